@@ -1,0 +1,61 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func valid() Config {
+	c := Defaults()
+	c.CattleURL = "http://rancher:8080/v1"
+	c.AccessKey = "ak"
+	c.SecretKey = "sk"
+	return c
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"defaults plus keys", func(*Config) {}, ""},
+		{"missing url", func(c *Config) { c.CattleURL = "" }, "cattle url is required"},
+		{"not http", func(c *Config) { c.CattleURL = "ftp://x/v1" }, "must be an http(s) URL"},
+		{"missing access key", func(c *Config) { c.AccessKey = "" }, "access key is required"},
+		{"missing secret key", func(c *Config) { c.SecretKey = "" }, "secret key is required"},
+		{"bad listen", func(c *Config) { c.ListenAddress = "8085" }, "--listen"},
+		{"bad public url", func(c *Config) { c.PublicURL = "rancher.example.com" }, "public url"},
+		{"zero workers", func(c *Config) { c.Workers = 0 }, "workers must be at least 1"},
+		{"pong shorter than ping", func(c *Config) { c.PongWait = c.PingInterval }, "pong wait"},
+		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "log format"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := valid()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("want error containing %q, got %v", tt.want, err)
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	err := Config{}.Validate()
+	if err == nil {
+		t.Fatal("empty config must be invalid")
+	}
+	for _, want := range []string{"cattle url", "access key", "secret key", "workers"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
