@@ -38,6 +38,12 @@ type Options struct {
 	HTTPClient *http.Client
 	// UserAgent is sent on every request; empty means "scale-subscriber".
 	UserAgent string
+	// GetRetries is how many times a GET (idempotent) that failed with a retryable error (5xx, 409, 429,
+	// transport errors, timeouts) is retried before its error is returned; zero means DefaultGetRetries,
+	// negative means none. Writes are never retried here: that policy belongs to the caller's work queue.
+	GetRetries int
+	// RetryBackoff is the wait before the first GET retry, doubled each time; zero means DefaultRetryBackoff.
+	RetryBackoff time.Duration
 }
 
 // Client talks to one Cattle project through the v2-beta API. It is built by
@@ -50,6 +56,9 @@ type Client struct {
 	userAgent string
 	timeout   time.Duration
 	maxPages  int
+
+	getRetries   int
+	retryBackoff time.Duration
 
 	endpoint  endpoint
 	projectID string
@@ -98,6 +107,9 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		timeout:   opts.Timeout,
 		maxPages:  opts.MaxPages,
 		endpoint:  ep,
+
+		getRetries:   opts.GetRetries,
+		retryBackoff: opts.RetryBackoff,
 	}
 	if c.http == nil {
 		c.http = &http.Client{}
@@ -110,6 +122,15 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	}
 	if c.maxPages == 0 {
 		c.maxPages = DefaultMaxPages
+	}
+	switch {
+	case c.getRetries == 0:
+		c.getRetries = DefaultGetRetries
+	case c.getRetries < 0:
+		c.getRetries = 0
+	}
+	if c.retryBackoff <= 0 {
+		c.retryBackoff = DefaultRetryBackoff
 	}
 	if err := c.discover(ctx, projectID); err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type ListOptions struct {
 	// means every row, fetched with the server's default page size.
 	// Pagination is followed either way.
 	Limit int
+	// PageSize asks for this many rows per page (sent as limit= when Limit is zero or larger); zero means
+	// the server's default page size (Cattle: 100). Large relists use it to make fewer requests.
+	PageSize int
 }
 
 // Sort orders accepted by Cattle.
@@ -60,8 +63,8 @@ func (c *Client) list(ctx context.Context, schemaID string, opts ListOptions, ou
 	if out == nil {
 		return errors.New("nil output")
 	}
-	if opts.Limit < 0 {
-		return fmt.Errorf("negative limit %d", opts.Limit)
+	if opts.Limit < 0 || opts.PageSize < 0 {
+		return fmt.Errorf("negative limit %d or page size %d", opts.Limit, opts.PageSize)
 	}
 	coll, err := c.collectionURL(schemaID, http.MethodGet)
 	if err != nil {
@@ -100,7 +103,10 @@ func withQuery(coll string, opts ListOptions) (string, error) {
 	if opts.Order != "" {
 		q.Set("order", opts.Order)
 	}
-	if opts.Limit > 0 {
+	switch {
+	case opts.PageSize > 0 && (opts.Limit == 0 || opts.PageSize < opts.Limit):
+		q.Set("limit", strconv.Itoa(opts.PageSize))
+	case opts.Limit > 0:
 		q.Set("limit", strconv.Itoa(opts.Limit))
 	}
 	u.RawQuery = q.Encode()
@@ -122,7 +128,7 @@ func (c *Client) collect(ctx context.Context, next string, limit int) ([]json.Ra
 		seen[next] = true
 
 		var page collection
-		if _, err := c.do(ctx, http.MethodGet, next, nil, &page); err != nil {
+		if _, err := c.get(ctx, next, &page); err != nil {
 			return nil, err
 		}
 		if page.Type != "" && page.Type != "collection" {

@@ -174,7 +174,9 @@ func serveJSON(status int, v any) http.HandlerFunc {
 // changed by edit (may be nil).
 func newTestClient(t *testing.T, f *fakeCattle, edit func(*Options)) *Client {
 	t.Helper()
-	opts := Options{URL: f.url("/v1"), AccessKey: testAccessKey, SecretKey: testSecretKey, ProjectID: testProject}
+	// Tests count requests, so GETs are not retried unless a test asks for it.
+	opts := Options{URL: f.url("/v1"), AccessKey: testAccessKey, SecretKey: testSecretKey, ProjectID: testProject,
+		GetRetries: -1}
 	if edit != nil {
 		edit(&opts)
 	}

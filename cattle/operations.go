@@ -26,7 +26,7 @@ func (c *Client) byID(ctx context.Context, schemaID, id string, out any) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.do(ctx, http.MethodGet, target, nil, out)
+	_, err = c.get(ctx, target, out)
 	return err
 }
 

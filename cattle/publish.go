@@ -2,6 +2,7 @@ package cattle
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 )
 
@@ -11,18 +12,18 @@ import (
 // failure (TransitioningMessage says why), absent or "no" success. Time is
 // epoch milliseconds.
 type Publish struct {
-	ID                           string         `json:"id,omitempty"`
-	Name                         string         `json:"name"`
-	PreviousIDs                  []string       `json:"previousIds,omitempty"`
-	Data                         map[string]any `json:"data,omitempty"`
-	Transitioning                string         `json:"transitioning,omitempty"`
-	TransitioningMessage         string         `json:"transitioningMessage,omitempty"`
-	TransitioningInternalMessage string         `json:"transitioningInternalMessage,omitempty"`
-	TransitioningProgress        int64          `json:"transitioningProgress,omitempty"`
-	ResourceID                   string         `json:"resourceId,omitempty"`
-	ResourceType                 string         `json:"resourceType,omitempty"`
-	Publisher                    string         `json:"publisher,omitempty"`
-	Time                         int64          `json:"time,omitempty"`
+	ID                           string          `json:"id,omitempty"`
+	Name                         string          `json:"name"`
+	PreviousIDs                  []string        `json:"previousIds,omitempty"`
+	Data                         json.RawMessage `json:"data,omitempty"`
+	Transitioning                string          `json:"transitioning,omitempty"`
+	TransitioningMessage         string          `json:"transitioningMessage,omitempty"`
+	TransitioningInternalMessage string          `json:"transitioningInternalMessage,omitempty"`
+	TransitioningProgress        *int            `json:"transitioningProgress,omitempty"`
+	ResourceID                   string          `json:"resourceId,omitempty"`
+	ResourceType                 string          `json:"resourceType,omitempty"`
+	Publisher                    string          `json:"publisher,omitempty"`
+	Time                         int64           `json:"time,omitempty"`
 }
 
 const schemaPublish = "publish"

@@ -37,6 +37,9 @@ type Object struct {
 	Fields map[string]any
 	// Revision increases on every change; the event hub and tests use it to tell changes apart.
 	Revision uint64
+	// gen counts the processes started on the object; a scheduled continuation carries the gen it belongs to and
+	// does nothing once a newer process superseded it (see run in processes.go). Never rendered.
+	gen uint64
 }
 
 // APIID returns the object's API id, e.g. "1s12".

@@ -38,4 +38,10 @@ type Field struct {
 	ScheduleUpdate bool
 	// Options lists the valid values of an enum field.
 	Options []string
+	// Min and Max bound an int field (422 MinLimitExceeded / MaxLimitExceeded); nil = unbounded.
+	Min, Max *int64
+	// MinLength and MaxLength bound a string's length or an array's size; nil = unbounded.
+	MinLength, MaxLength *int64
+	// ValidChars is the character class a string must consist of (422 InvalidCharacters), e.g. "a-zA-Z0-9-".
+	ValidChars string
 }

@@ -1,12 +1,14 @@
 package cattlesim
 
 import (
+	"context"
 	"fmt"
 	"math/rand"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/rancher/scale-subscriber/cattlesim/eventhub"
 	"github.com/sirupsen/logrus"
 )
 
@@ -49,6 +51,10 @@ type Options struct {
 	FlushInterval time.Duration
 	// MaxConnectionLifetime closes every subscription after this long, forcing reconnects (Cattle: ~12h). 0 = never.
 	MaxConnectionLifetime time.Duration
+	// MaxPings closes a subscription after this many pings (Cattle: 8640). 0 = unlimited.
+	MaxPings int
+	// ExplicitNulls frames events with every omitted field as an explicit null, like pre-1.6 servers did.
+	ExplicitNulls bool
 	// ReplyTimeout is the default timeoutMillis of request events sent through /_sim/requests.
 	ReplyTimeout time.Duration
 	// Logger receives the emulator's own logs. Default: discard.
@@ -86,6 +92,8 @@ type Call struct {
 	Status    int       `json:"status"`
 	ProjectID string    `json:"projectId,omitempty"`
 	Body      string    `json:"body,omitempty"`
+	// Headers are the forwarded request headers of a service proxy call (/r/...), credentials removed.
+	Headers map[string]string `json:"headers,omitempty"`
 }
 
 // maxCalls bounds the call log.
@@ -107,15 +115,19 @@ type Sim struct {
 	now   func() time.Time
 	sched *scheduler
 
-	mu       sync.Mutex
-	closed   bool
-	rng      *rand.Rand
-	nextID   map[string]int64
-	objects  map[string]map[int64]*Object // base type → numeric id → object
-	creds    map[string]Credential        // access key → credential
-	faults   Faults
-	calls    []Call
-	notifier changeNotifier
+	mu      sync.Mutex
+	closed  bool
+	rng     *rand.Rand
+	nextID  map[string]int64
+	objects map[string]map[int64]*Object // base type → numeric id → object
+	creds   map[string]Credential        // access key → credential
+	faults  Faults
+	calls   []Call
+	// callsDropped counts calls evicted from (or cleared out of) the log, so call indexes stay stable.
+	callsDropped int
+	notifier     changeNotifier
+	// hub serves the event websocket and publishes; it is the notifier (subscribe.go).
+	hub *eventhub.Hub
 	// schemas are immutable after New: schema id → definition (schemadefs.go).
 	schemas map[string]*Schema
 	// healthRules maps an imageUuid to the healthState its new containers get once their check has run.
@@ -166,7 +178,25 @@ func New(opts Options) *Sim {
 		stalled:     map[string]bool{},
 		parked:      map[string][]func(){},
 	}
+	s.hub = eventhub.New(eventhub.Options{
+		PingInterval:  opts.PingInterval,
+		MaxPings:      opts.MaxPings,
+		MaxLifetime:   opts.MaxConnectionLifetime,
+		FlushInterval: opts.FlushInterval,
+		ExplicitNulls: opts.ExplicitNulls,
+		Logger:        log,
+	})
+	s.notifier = s.hub
 	return s
+}
+
+// Run runs the event hub (coalesced resource.change delivery) until ctx is done, then closes every
+// subscription and returns nil. Call it once, next to serving Handler().
+func (s *Sim) Run(ctx context.Context) error {
+	if err := s.hub.Run(ctx); err != nil {
+		return fmt.Errorf("run event hub: %w", err)
+	}
+	return nil
 }
 
 type discard struct{}

@@ -1,0 +1,14 @@
+// Package cache keeps an in-memory copy of the Cattle resources scale-subscriber reacts to — services, hosts,
+// instances and receivers (genericObjects of kind webhookReceiver) — fed by resource.change events and repaired by
+// relists, in the manner of client-go's informers.
+//
+// Store is the copy and its indexes (services by label and by image repository, hosts by label, receivers by key).
+// Objects in it are immutable: an update replaces the pointer, so readers may keep what they got without locks
+// and must not modify it. Reads take a read lock for the duration of a map lookup or an index walk only.
+//
+// Informer keeps Store true to Cattle. On every (re)connect of the event stream, and every resync interval, it
+// relists all four types (all pages) while events are only recorded, replaces the store with the lists, then
+// re-reads by id every object an event named during the relist (so a stale list row never wins over a newer event,
+// and an event rendered before the list never moves an object back), and only then applies events directly, in
+// arrival order. Every object that changed is reported through OnChange so reactions can be enqueued.
+package cache

@@ -1,0 +1,282 @@
+package cache
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/imageref"
+)
+
+// Store is the in-memory copy of the cached Cattle resources and their indexes. The zero value is not usable;
+// call NewStore.
+type Store struct {
+	mu      sync.RWMutex
+	objects map[string]map[string]*entry // kind → API id → entry
+
+	serviceLabels index // label term → service ids (primary and sidekick labels)
+	serviceRepos  index // image repository → service ids (primary and sidekick images)
+	hostLabels    index // label term → host ids
+	serviceInsts  index // service id → instance ids
+	receiverKeys  map[string]string
+
+	gauge *prometheus.GaugeVec
+}
+
+// entry is one cached object with what is needed to detect changes and to unindex it.
+type entry struct {
+	obj   any
+	hash  uint64
+	terms []string // terms under which the object is indexed in its kind's primary index
+	repos []string // services only: image repositories
+	owner []string // instances only: service ids
+	key   string   // receivers only: trigger key
+}
+
+// ErrNotCached is returned for resources of a type the cache does not keep.
+var errNotCached = errors.New("resource type is not cached")
+
+// NewStore returns an empty store. When reg is non-nil the gauge scale_subscriber_cache_objects{type} is
+// registered on it.
+func NewStore(reg prometheus.Registerer) (*Store, error) {
+	s := &Store{
+		objects:       map[string]map[string]*entry{},
+		serviceLabels: index{},
+		serviceRepos:  index{},
+		hostLabels:    index{},
+		serviceInsts:  index{},
+		receiverKeys:  map[string]string{},
+	}
+	for _, k := range Kinds() {
+		s.objects[k] = map[string]*entry{}
+	}
+	if reg != nil {
+		s.gauge = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scale_subscriber_cache_objects",
+			Help: "Objects held in the cache, by type.",
+		}, []string{"type"})
+		if err := reg.Register(s.gauge); err != nil {
+			return nil, fmt.Errorf("register cache metrics: %w", err)
+		}
+		for _, k := range Kinds() {
+			s.gauge.WithLabelValues(k).Set(0)
+		}
+	}
+	return s, nil
+}
+
+// decoded is an object decoded from Cattle JSON, ready to be stored.
+type decoded struct {
+	kind    string
+	id      string
+	removed bool
+	ignore  bool // a genericObject that is not a receiver
+	entry   *entry
+}
+
+// decode turns the REST/event rendering of a resource of the given kind into an entry.
+func decode(kind string, raw json.RawMessage) (decoded, error) {
+	d := decoded{kind: kind, entry: &entry{hash: hashOf(raw)}}
+	var res *cattle.Resource
+	switch kind {
+	case KindService:
+		var svc cattle.Service
+		if err := json.Unmarshal(raw, &svc); err != nil {
+			return d, fmt.Errorf("decode service: %w", err)
+		}
+		res, d.entry.obj = &svc.Resource, &svc
+		d.entry.terms, d.entry.repos = serviceTerms(&svc)
+	case KindHost:
+		var h cattle.Host
+		if err := json.Unmarshal(raw, &h); err != nil {
+			return d, fmt.Errorf("decode host: %w", err)
+		}
+		res, d.entry.obj = &h.Resource, &h
+		d.entry.terms = uniqueTerms(labelTerms(h.Labels))
+	case KindInstance:
+		var in cattle.Instance
+		if err := json.Unmarshal(raw, &in); err != nil {
+			return d, fmt.Errorf("decode instance: %w", err)
+		}
+		res, d.entry.obj = &in.Resource, &in
+		d.entry.owner = instanceOwners(&in)
+	case KindReceiver:
+		var g cattle.GenericObject
+		if err := json.Unmarshal(raw, &g); err != nil {
+			return d, fmt.Errorf("decode generic object: %w", err)
+		}
+		res, d.entry.obj = &g.Resource, &g
+		d.entry.key = g.Key
+		d.ignore = g.Kind != ReceiverKind
+	default:
+		return d, fmt.Errorf("decode %s: %w", kind, errNotCached)
+	}
+	if res.ID == "" {
+		return d, fmt.Errorf("decode %s: resource has no id", kind)
+	}
+	d.id = res.ID
+	d.removed = res.IsRemoved()
+	return d, nil
+}
+
+func serviceTerms(svc *cattle.Service) (terms, repos []string) {
+	configs := make([]*cattle.LaunchConfig, 0, 1+len(svc.SecondaryLaunchConfigs))
+	if svc.LaunchConfig != nil {
+		configs = append(configs, svc.LaunchConfig)
+	}
+	for i := range svc.SecondaryLaunchConfigs {
+		configs = append(configs, &svc.SecondaryLaunchConfigs[i])
+	}
+	for _, lc := range configs {
+		terms = append(terms, labelTerms(lc.Labels())...)
+		if repo := imageref.Repository(lc.ImageUUID()); repo != "" {
+			repos = append(repos, repo)
+		}
+	}
+	return uniqueTerms(terms), uniqueTerms(repos)
+}
+
+func instanceOwners(in *cattle.Instance) []string {
+	owners := append([]string(nil), in.ServiceIDs...)
+	if in.ServiceID != "" {
+		owners = append(owners, in.ServiceID)
+	}
+	return uniqueTerms(owners)
+}
+
+func hashOf(raw []byte) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write(raw)
+	return h.Sum64()
+}
+
+// Upsert stores (or, when the resource is removed, deletes) one resource of the given kind from its JSON
+// rendering. ok reports whether the cache changed; the Change says how.
+func (s *Store) Upsert(kind string, raw json.RawMessage) (c Change, ok bool, err error) {
+	d, err := decode(kind, raw)
+	if err != nil {
+		return Change{}, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, had := s.objects[kind][d.id]
+	if !s.applyLocked(d) {
+		return Change{}, false, nil
+	}
+	s.updateGaugeLocked(kind)
+	_, has := s.objects[kind][d.id]
+	return Change{Kind: kind, ID: d.id, Deleted: had && !has}, true, nil
+}
+
+// Delete removes one object; it reports whether it was there.
+func (s *Store) Delete(kind, id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.deleteLocked(kind, id) {
+		s.updateGaugeLocked(kind)
+		return true
+	}
+	return false
+}
+
+// Replace makes the cached objects of kind exactly rows (a full list from Cattle) and returns the ids that
+// changed, appeared or disappeared. Rows that do not decode are skipped and reported in the error; the rest is
+// still applied, so one bad row cannot blind the cache.
+func (s *Store) Replace(kind string, rows []json.RawMessage) (changed []string, err error) {
+	decodedRows := make([]decoded, 0, len(rows))
+	var errs []error
+	for _, raw := range rows {
+		d, derr := decode(kind, raw)
+		if derr != nil {
+			errs = append(errs, derr)
+			continue
+		}
+		decodedRows = append(decodedRows, d)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := make(map[string]struct{}, len(decodedRows))
+	for _, d := range decodedRows {
+		seen[d.id] = struct{}{}
+		if s.applyLocked(d) {
+			changed = append(changed, d.id)
+		}
+	}
+	for id := range s.objects[kind] {
+		if _, ok := seen[id]; !ok && s.deleteLocked(kind, id) {
+			changed = append(changed, id)
+		}
+	}
+	s.updateGaugeLocked(kind)
+	sortIDs(changed)
+	return changed, errors.Join(errs...)
+}
+
+func (s *Store) applyLocked(d decoded) bool {
+	if d.removed || d.ignore {
+		return s.deleteLocked(d.kind, d.id)
+	}
+	old := s.objects[d.kind][d.id]
+	if old != nil && old.hash == d.entry.hash {
+		return false
+	}
+	if old != nil {
+		s.unindexLocked(d.kind, d.id, old)
+	}
+	s.objects[d.kind][d.id] = d.entry
+	s.indexLocked(d.kind, d.id, d.entry)
+	return true
+}
+
+func (s *Store) deleteLocked(kind, id string) bool {
+	old := s.objects[kind][id]
+	if old == nil {
+		return false
+	}
+	s.unindexLocked(kind, id, old)
+	delete(s.objects[kind], id)
+	return true
+}
+
+func (s *Store) indexLocked(kind, id string, e *entry) {
+	switch kind {
+	case KindService:
+		s.serviceLabels.add(e.terms, id)
+		s.serviceRepos.add(e.repos, id)
+	case KindHost:
+		s.hostLabels.add(e.terms, id)
+	case KindInstance:
+		s.serviceInsts.add(e.owner, id)
+	case KindReceiver:
+		if e.key != "" {
+			s.receiverKeys[e.key] = id
+		}
+	}
+}
+
+func (s *Store) unindexLocked(kind, id string, e *entry) {
+	switch kind {
+	case KindService:
+		s.serviceLabels.remove(e.terms, id)
+		s.serviceRepos.remove(e.repos, id)
+	case KindHost:
+		s.hostLabels.remove(e.terms, id)
+	case KindInstance:
+		s.serviceInsts.remove(e.owner, id)
+	case KindReceiver:
+		if e.key != "" && s.receiverKeys[e.key] == id {
+			delete(s.receiverKeys, e.key)
+		}
+	}
+}
+
+func (s *Store) updateGaugeLocked(kind string) {
+	if s.gauge != nil {
+		s.gauge.WithLabelValues(kind).Set(float64(len(s.objects[kind])))
+	}
+}

@@ -1,0 +1,35 @@
+package cattle
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"time"
+)
+
+// DefaultGetRetries is how often a retryable GET failure is retried when Options.GetRetries is zero.
+const DefaultGetRetries = 3
+
+// DefaultRetryBackoff is the first wait between GET retries when Options.RetryBackoff is zero.
+const DefaultRetryBackoff = 100 * time.Millisecond
+
+// get performs a GET, retrying retryable failures with jittered exponential backoff. Reads are idempotent, so
+// retrying them here keeps a relist of hundreds of pages from failing on one flaky answer; writes go through do
+// directly and their retries are the work queue's decision.
+func (c *Client) get(ctx context.Context, target string, out any) (response, error) {
+	wait := c.retryBackoff
+	for attempt := 0; ; attempt++ {
+		meta, err := c.do(ctx, http.MethodGet, target, nil, out)
+		if err == nil || attempt >= c.getRetries || !IsRetryable(err) || ctx.Err() != nil {
+			return meta, err
+		}
+		t := time.NewTimer(wait/2 + time.Duration(rand.Int64N(int64(wait))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return meta, err
+		case <-t.C:
+		}
+		wait *= 2
+	}
+}
