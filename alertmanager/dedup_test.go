@@ -1,0 +1,222 @@
+package alertmanager
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func note(status string, alerts ...Alert) Notification {
+	return Notification{Version: Version, GroupKey: `{}:{alertname="HighLoad"}`, Status: status, Alerts: alerts}
+}
+
+func alert(fp string, startMin int) Alert {
+	return Alert{Status: StatusFiring, Fingerprint: fp, StartsAt: t0.Add(time.Duration(startMin) * time.Minute),
+		Labels: map[string]string{"fp": fp}}
+}
+
+func TestDeduperSeen(t *testing.T) {
+	base := note(StatusFiring, alert("a", 0), alert("b", 1))
+	tests := []struct {
+		name     string
+		receiver string
+		n        Notification
+		after    time.Duration
+		want     bool
+	}{
+		{"FixesOriginal identical repeat within the window is a repeat", "r1", base, time.Hour, true},
+		{"alerts in another order are the same notification", "r1", note(StatusFiring, alert("b", 1), alert("a", 0)), time.Hour, true},
+		{"annotations and labels beyond the identity do not matter", "r1", func() Notification {
+			n := note(StatusFiring, alert("a", 0), alert("b", 1))
+			n.Receiver, n.CommonLabels = "other", map[string]string{"x": "y"}
+			return n
+		}(), time.Hour, true},
+		{"the group shrank (an alert resolved without send_resolved)", "r1", note(StatusFiring, alert("b", 1)), time.Hour, true},
+		{"an alert of the firing group resolved (send_resolved)", "r1", func() Notification {
+			n := note(StatusFiring, alert("a", 0), alert("b", 1))
+			n.Alerts[1].Status = StatusResolved
+			return n
+		}(), time.Hour, true},
+		{"duplicate alerts in one notification", "r1", note(StatusFiring, alert("a", 0), alert("a", 0), alert("b", 1)), time.Hour, true},
+		{"another receiver", "r2", base, time.Hour, false},
+		{"resolved is a new notification", "r1", note(StatusResolved, alert("a", 0), alert("b", 1)), time.Hour, false},
+		{"an alert joined", "r1", note(StatusFiring, alert("a", 0), alert("b", 1), alert("c", 2)), time.Hour, false},
+		{"an alert restarted (new startsAt)", "r1", note(StatusFiring, alert("a", 0), alert("b", 30)), time.Hour, false},
+		{"another group", "r1", func() Notification {
+			n := note(StatusFiring, alert("a", 0), alert("b", 1))
+			n.GroupKey = "other"
+			return n
+		}(), time.Hour, false},
+		{"just before the window ends", "r1", base, DefaultWindow - time.Nanosecond, true},
+		{"after the window a repeat acts again", "r1", base, DefaultWindow, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDeduper(DeduperOptions{})
+			if d.Seen("r1", base, t0) {
+				t.Fatal("first sighting must not be a repeat")
+			}
+			if got := d.Seen(tt.receiver, tt.n, t0.Add(tt.after)); got != tt.want {
+				t.Fatalf("Seen = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDeduperWindowIsNotExtendedByRepeats(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour})
+	n := note(StatusFiring, alert("a", 0))
+	steps := []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, false}, {40 * time.Minute, true}, {59 * time.Minute, true}, {60 * time.Minute, false}, {90 * time.Minute, true},
+		{120 * time.Minute, false},
+	}
+	for _, s := range steps {
+		if got := d.Seen("r", n, t0.Add(s.at)); got != s.want {
+			t.Fatalf("at %v Seen = %v, want %v", s.at, got, s.want)
+		}
+	}
+}
+
+func TestDeduperFingerprintlessAlertsUseLabels(t *testing.T) {
+	d := NewDeduper(DeduperOptions{})
+	a := Alert{Status: StatusFiring, Labels: map[string]string{"alertname": "X", "i": "1"}, StartsAt: t0}
+	b := Alert{Status: StatusFiring, Labels: map[string]string{"alertname": "X", "i": "2"}, StartsAt: t0}
+	if d.Seen("r", note(StatusFiring, a), t0) || !d.Seen("r", note(StatusFiring, a), t0) {
+		t.Fatal("same labels must be the same alert")
+	}
+	if d.Seen("r", note(StatusFiring, b), t0) {
+		t.Fatal("other labels must be another alert")
+	}
+}
+
+func TestDeduperForget(t *testing.T) {
+	d := NewDeduper(DeduperOptions{})
+	n := note(StatusFiring, alert("a", 0))
+	if d.Seen("r", n, t0) {
+		t.Fatal("first sighting")
+	}
+	// Acting failed: the sender's retry must act.
+	d.Forget("r", n)
+	if d.Seen("r", n, t0.Add(time.Second)) {
+		t.Fatal("after Forget the retry is not a repeat")
+	}
+	if !d.Seen("r", n, t0.Add(2*time.Second)) {
+		t.Fatal("after the retry was seen, a repeat is a repeat again")
+	}
+	d.Forget("r", note(StatusResolved, alert("zzz", 0))) // unknown group: no effect
+	d.Forget("r", note(StatusFiring, alert("zzz", 0)))   // unknown alert: no effect
+	if d.Len() != 1 {
+		t.Fatalf("Len = %d, want 1", d.Len())
+	}
+}
+
+func TestDeduperBoundedMemory(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour, MaxEntries: 4})
+	for i := range 10 {
+		d.Seen("r", note(StatusFiring, alert(fmt.Sprint(i), 0)), t0.Add(time.Duration(i)*time.Second))
+		if d.Len() > 4 {
+			t.Fatalf("Len = %d after %d notifications, want <= 4", d.Len(), i+1)
+		}
+	}
+	// The newest are remembered, the oldest forgotten.
+	if !d.Seen("r", note(StatusFiring, alert("9", 0)), t0.Add(time.Minute)) {
+		t.Fatal("newest entry must be remembered")
+	}
+	if d.Seen("r", note(StatusFiring, alert("0", 0)), t0.Add(time.Minute)) {
+		t.Fatal("oldest entry must have been evicted")
+	}
+	// Expired entries are pruned on the next call.
+	d.Seen("r", note(StatusFiring, alert("late", 0)), t0.Add(3*time.Hour))
+	if d.Len() != 1 {
+		t.Fatalf("Len = %d after the window passed, want 1", d.Len())
+	}
+}
+
+func TestDeduperGroupMemory(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour, MaxEntries: 5})
+	// One group accumulating alerts: memory counts alerts, and the window applies per alert.
+	d.Seen("r", note(StatusFiring, alert("a", 0)), t0)
+	d.Seen("r", note(StatusFiring, alert("a", 0), alert("b", 0)), t0.Add(30*time.Minute))
+	if d.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", d.Len())
+	}
+	// At t0+61m alert a is out of its window (b is not): the notification is new again, a is re-remembered.
+	if d.Seen("r", note(StatusFiring, alert("a", 0), alert("b", 0)), t0.Add(61*time.Minute)) {
+		t.Fatal("an alert past its window makes the notification new")
+	}
+	if !d.Seen("r", note(StatusFiring, alert("a", 0)), t0.Add(62*time.Minute)) {
+		t.Fatal("a was re-remembered at 61m")
+	}
+	if d.Len() != 2 {
+		t.Fatalf("Len = %d, want 2", d.Len())
+	}
+	// Other groups push the oldest-touched group out once more than 5 alerts are remembered.
+	d.Seen("r2", note(StatusFiring, alert("x", 0), alert("y", 0), alert("z", 0)), t0.Add(63*time.Minute))
+	if d.Len() != 5 {
+		t.Fatalf("Len = %d, want 5", d.Len())
+	}
+	d.Seen("r3", note(StatusFiring, alert("q", 0)), t0.Add(64*time.Minute))
+	if d.Len() != 4 {
+		t.Fatalf("Len = %d after evicting the oldest group, want 4", d.Len())
+	}
+	if d.Seen("r", note(StatusFiring, alert("a", 0)), t0.Add(65*time.Minute)) {
+		t.Fatal("the evicted group must be forgotten")
+	}
+	// Notifications without alerts still take room.
+	e := NewDeduper(DeduperOptions{MaxEntries: 3})
+	for i := range 10 {
+		e.Seen("r", Notification{GroupKey: fmt.Sprint(i), Status: StatusFiring}, t0)
+	}
+	if e.Len() != 3 || !e.Seen("r", Notification{GroupKey: "9", Status: StatusFiring}, t0) {
+		t.Fatalf("Len = %d, want 3 with the newest remembered", e.Len())
+	}
+}
+
+func TestDeduperConcurrentUse(t *testing.T) {
+	// big never evicts, so the shared notification must be new exactly once; small is under constant eviction
+	// pressure and must stay bounded.
+	big := NewDeduper(DeduperOptions{Window: time.Minute, MaxEntries: 5000})
+	small := NewDeduper(DeduperOptions{Window: time.Minute, MaxEntries: 50})
+	n := note(StatusFiring, alert("a", 0))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	firsts := 0
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				if !big.Seen("shared", n, t0) {
+					mu.Lock()
+					firsts++
+					mu.Unlock()
+				}
+				other := note(StatusFiring, alert("a", 0))
+				other.GroupKey = fmt.Sprintf("%d-%d", g, i)
+				now := t0.Add(time.Duration(i) * time.Millisecond)
+				big.Seen("r", other, now)
+				small.Seen("r", other, now)
+				if i%7 == 0 {
+					big.Forget("r", other)
+					small.Forget("r", other)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firsts != 1 {
+		t.Fatalf("the shared notification was new %d times, want exactly once", firsts)
+	}
+	if small.Len() > 50 {
+		t.Fatalf("Len = %d, want <= 50", small.Len())
+	}
+	if want := 1 + 8*300 - 8*43; big.Len() != want {
+		t.Fatalf("big Len = %d, want %d", big.Len(), want)
+	}
+}
