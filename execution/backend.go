@@ -1,0 +1,29 @@
+package execution
+
+import (
+	"context"
+
+	"github.com/rancher/scale-subscriber/cattle"
+)
+
+// Cattle is the part of the Cattle client executions call.
+type Cattle interface {
+	GetService(ctx context.Context, id string) (*cattle.Service, error)
+	UpdateService(ctx context.Context, svc *cattle.Service, fields map[string]any) (*cattle.Service, error)
+	ServiceAction(ctx context.Context, svc *cattle.Service, action string, input any) (*cattle.Service, error)
+	ListHosts(ctx context.Context, opts cattle.ListOptions) ([]cattle.Host, error)
+	GetHost(ctx context.Context, id string) (*cattle.Host, error)
+	CreateHost(ctx context.Context, input any) (*cattle.Host, error)
+	CreateExternalHostEvent(ctx context.Context, ev cattle.ExternalHostEvent) (*cattle.ExternalHostEvent, error)
+}
+
+// Cache is the part of the informer's store executions read.
+type Cache interface {
+	Service(id string) (*cattle.Service, bool)
+	ServicesWithRepository(repository string) []*cattle.Service
+}
+
+// Enqueuer adds keys to the shared work queue.
+type Enqueuer interface {
+	Add(key string)
+}

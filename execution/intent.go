@@ -1,0 +1,70 @@
+package execution
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/rancher/scale-subscriber/scale"
+	"github.com/rancher/scale-subscriber/upgrade"
+)
+
+// Answer is what the sender of a trigger is told: a status and a JSON body (nil = empty body).
+type Answer struct {
+	Status int
+	Body   any
+}
+
+// reply is the JSON body of most answers: the execution id is always there so the sender (or a human with curl)
+// can find the record in /v1-webhooks/executions.
+type reply struct {
+	ExecutionID string `json:"executionId"`
+	scale.Decision
+	Target  string   `json:"target,omitempty"`
+	Message string   `json:"message,omitempty"`
+	Targets []string `json:"targets,omitempty"`
+}
+
+// intent is one trigger's work waiting for (or done by) the worker of its key. Exactly one of the work fields is
+// set. The answer is delivered once on done.
+type intent struct {
+	key   string
+	entry *Entry
+
+	scaleService *scale.ServiceRequest
+	scaleHost    *scale.HostRequest
+	upgrade      *upgradeWork
+
+	// attempts counts the processings that failed with a retryable error while this intent was in the batch.
+	attempts int
+
+	once sync.Once
+	done chan Answer
+}
+
+// upgradeWork is one push to apply to one service.
+type upgradeWork struct {
+	push     upgrade.Push
+	selector map[string]string
+	tag      string
+	strategy upgrade.Strategy
+}
+
+func newIntent(key string, e *Entry) *intent {
+	e.SetTarget(key)
+	return &intent{key: key, entry: e, done: make(chan Answer, 1)}
+}
+
+// answer delivers a to the waiting sender; later answers are ignored.
+func (in *intent) answer(a Answer) {
+	in.once.Do(func() { in.done <- a })
+}
+
+// finish records the outcome and answers the sender.
+func (in *intent) finish(outcome string, err error, a Answer) {
+	in.entry.Finish(outcome, err)
+	in.answer(a)
+}
+
+func okAnswer(in *intent, d scale.Decision, msg string) Answer {
+	return Answer{Status: http.StatusOK, Body: reply{ExecutionID: in.entry.ID(), Decision: d, Target: in.key, Message: msg}}
+}

@@ -1,0 +1,119 @@
+package execution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/scale"
+)
+
+// globalLabel marks a service that runs one container per host; scale means nothing for it.
+const globalLabel = "io.rancher.scheduler.global"
+
+// applyScale decides every scale trigger waiting on one service together and makes at most one PUT. The scale is
+// read from Cattle, not the cache: the cache may not have seen our previous PUT yet, and reading it would lose
+// increments.
+func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*intent) error {
+	entries := entriesOf(batch)
+	for _, in := range batch {
+		in.entry.Running()
+	}
+	start := time.Now()
+	svc, err := x.cattle.GetService(ctx, id)
+	recordCall(entries, http.MethodGet, "services/"+id, start, err)
+	if errors.Is(err, cattle.ErrNotFound) {
+		x.ignoreAll(batch, fmt.Sprintf("service %s does not exist", id))
+		return nil
+	}
+	if err != nil {
+		return x.retryOrFail(key, batch, err)
+	}
+	if err := scale.CheckServiceTarget(serviceTarget(svc)); err != nil {
+		x.ignoreAll(batch, err.Error())
+		return nil
+	}
+	reqs := make([]scale.ServiceRequest, len(batch))
+	for i, in := range batch {
+		reqs[i] = *in.scaleService
+	}
+	now := x.now()
+	plan := x.cooldown.Plan(int(svc.Scale), reqs, now)
+	if plan.Changed {
+		start = time.Now()
+		_, err = x.cattle.UpdateService(ctx, svc, map[string]any{"scale": plan.Target})
+		recordCall(entries, http.MethodPut, "services/"+id, start, err)
+		if err != nil {
+			return x.retryOrFail(key, batch, err)
+		}
+		x.cooldown.Commit(reqs, plan, now)
+		x.log.WithFields(logFields(key, "scaleService")).WithField("from", plan.From).WithField("to", plan.Target).
+			WithField("triggers", len(batch)).Info("service scaled")
+	}
+	for i, in := range batch {
+		d := plan.Decisions[i]
+		outcome := OutcomeDone
+		desc := fmt.Sprintf("scale %d → %d", d.From, d.To)
+		if d.Result != scale.ResultScaled {
+			outcome = OutcomeIgnored
+			desc = fmt.Sprintf("%s: %s", d.Result, d.Reason)
+		}
+		in.entry.SetDecision(desc)
+		in.finish(outcome, nil, okAnswer(in, d, ""))
+	}
+	return nil
+}
+
+func serviceTarget(svc *cattle.Service) scale.ServiceTarget {
+	t := scale.ServiceTarget{
+		ID:      svc.ID,
+		Found:   true,
+		Removed: svc.IsRemoved(),
+		Kind:    svc.Kind,
+	}
+	if svc.LaunchConfig != nil {
+		t.ImageUUID = svc.LaunchConfig.ImageUUID()
+		t.Global = svc.LaunchConfig.Labels()[globalLabel] == "true"
+	}
+	return t
+}
+
+// ignoreAll answers every intent of a batch "none" with reason: the trigger was valid but there is nothing to do
+// (a 2xx, so the sender does not retry what cannot succeed).
+func (x *Executor) ignoreAll(batch []*intent, reason string) {
+	for _, in := range batch {
+		in.entry.SetDecision("none: " + reason)
+		in.finish(OutcomeIgnored, nil, okAnswer(in, scale.Decision{Result: scale.ResultNone, Reason: reason}, ""))
+	}
+}
+
+// retryOrFail handles a failed Cattle call for a batch. A retryable error puts the batch back under its key and
+// returns the error, so the worker retries the key with backoff (the senders keep waiting until their deadline);
+// anything else fails the batch for good.
+func (x *Executor) retryOrFail(key string, batch []*intent, err error) error {
+	if cattle.IsRetryable(err) {
+		for _, in := range batch {
+			in.attempts++
+		}
+		x.book.putBack(key, batch)
+		return err
+	}
+	x.failAll(batch, err)
+	return nil
+}
+
+// failAll ends a batch with a permanent failure (Cattle refused the change; repeating it cannot help). The sender
+// gets a 200 whose body says "failed" and why: a 5xx would make Alertmanager or a registry retry in vain, and a
+// 4xx would blame its input. The execution record and the error log carry the failure.
+func (x *Executor) failAll(batch []*intent, err error) {
+	for _, in := range batch {
+		x.log.WithFields(logFields(in.key, in.entry.Snapshot().Driver)).WithError(err).Error("trigger failed")
+		in.finish(OutcomeFailed, err, Answer{Status: http.StatusOK, Body: reply{
+			ExecutionID: in.entry.ID(), Target: in.key, Message: "cattle refused the change: " + err.Error(),
+			Decision: scale.Decision{Result: "failed"},
+		}})
+	}
+}
