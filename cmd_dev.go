@@ -43,34 +43,48 @@ func devCommand() *cli.Command {
 			cfg.CattleURL = "http://" + simAddr + "/v1"
 			cfg.AccessKey = info.Credentials[0].AccessKey
 			cfg.SecretKey = info.Credentials[0].SecretKey
-			cfg.ListenAddress = c.String("listen")
+			apiLn, err := net.Listen("tcp", c.String("listen"))
+			if err != nil {
+				_ = healthLn.Close()
+				return fmt.Errorf("listen for the receivers api: %w", err)
+			}
+			cfg.ListenAddress = apiLn.Addr().String()
+			apiBase := "http://" + cfg.ListenAddress
+			cfg.PublicURL = apiBase
 			cfg.HealthListenAddress = healthLn.Addr().String()
 			cfg.Workers = c.Int("workers")
 
 			g, gctx := errgroup.WithContext(c.Context)
 			g.Go(func() error { return serveSim(gctx, sim, simLn) })
-			a, err := app.New(gctx, app.Options{Config: cfg, Logger: log, HealthListener: healthLn})
+			a, err := app.New(gctx, app.Options{Config: cfg, Logger: log, HealthListener: healthLn, Listener: apiLn})
 			if err != nil {
 				_ = healthLn.Close()
+				_ = apiLn.Close()
 				return fmt.Errorf("start service against cattlesim: %w (stop with Ctrl-C)", err)
 			}
-			printDevInfo(c.App.Writer, simAddr, healthLn.Addr().String(), cfg)
+			printDevInfo(c.App.Writer, simAddr, healthLn.Addr().String(), cfg, info.Objects["1a5/service/web"])
 			printSimInfo(c.App.Writer, simAddr, info)
 			g.Go(func() error { return a.Run(gctx) })
+			if webID, ok := info.Objects[a.Client().ProjectID()+"/service/web"]; ok {
+				g.Go(func() error {
+					return createDemoReceivers(gctx, c.App.Writer, a, apiBase, a.Client().ProjectID(), webID)
+				})
+			}
 			return g.Wait()
 		},
 	}
 }
 
-func printDevInfo(w io.Writer, simAddr, healthAddr string, cfg config.Config) {
+func printDevInfo(w io.Writer, simAddr, healthAddr string, cfg config.Config, webID string) {
 	fmt.Fprintf(w, `scale-subscriber dev: the service runs against cattlesim (demo seed, project 1a5)
+  receivers API   http://%[5]s/v1-webhooks?projectId=1a5
   service health  http://%[2]s/healthcheck   metrics http://%[2]s/metrics
   cattlesim API   http://%[1]s/v2-beta/projects/1a5   (Basic auth: %[3]s:%[4]s)
 
 Try:
   curl -s http://%[2]s/healthcheck
   curl -s -u %[3]s:%[4]s http://%[1]s/v2-beta/projects/1a5/services | head -c 600
-  curl -s -u %[3]s:%[4]s -X PUT -H 'Content-Type: application/json' -d '{"scale":3}' http://%[1]s/v2-beta/projects/1a5/services/1s1
+  curl -s -u %[3]s:%[4]s -X PUT -H 'Content-Type: application/json' -d '{"scale":3}' http://%[1]s/v2-beta/projects/1a5/services/%[6]s
   curl -s http://%[2]s/metrics | grep scale_subscriber_cache_objects
-`, simAddr, healthAddr, cfg.AccessKey, cfg.SecretKey)
+`, simAddr, healthAddr, cfg.AccessKey, cfg.SecretKey, cfg.ListenAddress, webID)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -15,8 +17,10 @@ import (
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/config"
 	"github.com/rancher/scale-subscriber/events"
+	"github.com/rancher/scale-subscriber/execution"
 	"github.com/rancher/scale-subscriber/handlers"
 	"github.com/rancher/scale-subscriber/healthcheck"
+	"github.com/rancher/scale-subscriber/receivers"
 )
 
 // Options configures New.
@@ -27,13 +31,19 @@ type Options struct {
 	// HealthListener, if set, is used instead of listening on Config.HealthListenAddress (tests pass
 	// 127.0.0.1:0 listeners).
 	HealthListener net.Listener
+	// SubscriberBackoff shapes the waits between event-stream reconnects; zero fields take the events.Default*
+	// values (0.5 s doubling to 30 s, reset after two healthy minutes). Tests that force many drops shorten it.
+	SubscriberBackoff events.BackoffOptions
+	// Listener, if set, is used instead of listening on Config.ListenAddress for the receivers API.
+	Listener net.Listener
 }
 
 // App is one running scale-subscriber. Build it with New, register extra event handlers on Router() if needed,
 // then Run it once.
 type App struct {
-	cfg config.Config
-	log logrus.FieldLogger
+	cfg     config.Config
+	log     logrus.FieldLogger
+	backoff events.BackoffOptions
 
 	registry   *prometheus.Registry
 	client     *cattle.Client
@@ -45,9 +55,13 @@ type App struct {
 	replier    *events.Replier
 	pending    *events.Pending
 	dispatcher *handlers.Dispatcher
-	subscriber *events.Subscriber
+	subscriber atomic.Pointer[events.Subscriber]
 	health     *healthcheck.Server
 	metrics    *events.Metrics
+
+	executor    *execution.Executor
+	api         *receivers.API
+	apiListener net.Listener
 }
 
 // New connects to Cattle (discovery fails fast on a bad URL or rejected keys) and builds every part; nothing
@@ -63,7 +77,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		l.SetOutput(discard{})
 		log = l
 	}
-	a := &App{cfg: cfg, log: log, registry: prometheus.NewRegistry()}
+	a := &App{cfg: cfg, log: log, backoff: opts.SubscriberBackoff, registry: prometheus.NewRegistry()}
 	a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	client, err := cattle.New(ctx, cattle.Options{
@@ -84,12 +98,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if a.store, err = cache.NewStore(a.registry); err != nil {
 		return nil, err
 	}
-	a.queue = events.NewQueue(events.QueueOptions{Metrics: a.metrics})
+	// Cattle's transient failures (5xx, timeouts) last longer than client-go's 5 ms default base delay; with
+	// 50 ms doubling, a key's five retries span about 1.5 s before it is given up and reported.
+	a.queue = events.NewQueue(events.QueueOptions{Metrics: a.metrics, RetryBaseDelay: 50 * time.Millisecond,
+		RetryMaxDelay: 10 * time.Second})
 	a.dispatcher = handlers.NewDispatcher()
 	a.informer, err = cache.NewInformer(cache.InformerOptions{
 		Store:          a.store,
 		Source:         client,
 		ResyncInterval: cfg.ResyncInterval,
+		WaitForConnect: true, // the subscriber's OnConnect starts the first relist, after subscribing
 		Logger:         a.log,
 		OnChange: func(c cache.Change) {
 			for _, key := range handlers.KeysFor(c, a.store) {
@@ -118,14 +136,18 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Queue:     a.queue,
 		Process:   a.dispatcher.Process,
 		Count:     cfg.Workers,
-		Retryable: cattle.IsRetryable,
+		Retryable: retryable,
 		Pending:   a.pending,
 		Logger:    a.log,
 		Metrics:   a.metrics,
 		OnFailure: func(key string, err error) {
 			a.log.WithError(err).WithField("key", key).Error("work given up")
+			a.executor.GiveUp(key, err)
 		},
 	}); err != nil {
+		return nil, err
+	}
+	if err := a.buildReceivers(opts.Listener); err != nil {
 		return nil, err
 	}
 	if a.health, err = healthcheck.New(healthcheck.Options{
@@ -185,7 +207,13 @@ func (a *App) Client() *cattle.Client { return a.client }
 func (a *App) Registry() *prometheus.Registry { return a.registry }
 
 // Subscriber returns the event subscriber (nil before Run).
-func (a *App) Subscriber() *events.Subscriber { return a.subscriber }
+func (a *App) Subscriber() *events.Subscriber { return a.subscriber.Load() }
+
+// Executor runs receiver triggers.
+func (a *App) Executor() *execution.Executor { return a.executor }
+
+// ReceiversAddr is the address the receivers API listens on.
+func (a *App) ReceiversAddr() net.Addr { return a.apiListener.Addr() }
 
 // Health is the healthcheck server.
 func (a *App) Health() *healthcheck.Server { return a.health }
@@ -193,25 +221,28 @@ func (a *App) Health() *healthcheck.Server { return a.health }
 // Run runs every part until ctx is cancelled (nil) or one fails (its error). A subscription refused for bad
 // credentials at the first attempt is fatal; later disconnects are retried forever.
 func (a *App) Run(ctx context.Context) error {
-	url, err := a.client.SubscribeURL(a.router.EventNames()...)
+	url, err := a.client.SubscribeURL(cattleEventNames(a.router.EventNames())...)
 	if err != nil {
 		return err
 	}
-	a.subscriber, err = events.NewSubscriber(events.SubscriberOptions{
+	sub, err := events.NewSubscriber(events.SubscriberOptions{
 		URL:           url,
 		Authorization: a.client.BasicAuthHeader(),
 		Sink:          a.router,
 		OnConnect:     a.informer.OnConnect,
 		PingInterval:  a.cfg.PingInterval,
 		PongWait:      a.cfg.PongWait,
+		Backoff:       a.backoff,
 		Logger:        a.log,
 		Metrics:       a.metrics,
 	})
 	if err != nil {
 		return err
 	}
+	a.subscriber.Store(sub)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return wrap("event subscriber", a.subscriber.Run(gctx)) })
+	g.Go(func() error { return wrap("event subscriber", sub.Run(gctx)) })
+	g.Go(func() error { return wrap("receivers api", a.api.Serve(gctx, a.apiListener, receivers.ServeOptions{})) })
 	g.Go(func() error { return wrap("cache informer", a.informer.Run(gctx)) })
 	g.Go(func() error { return wrap("workers", a.workers.Run(gctx)) })
 	g.Go(func() error { return wrap("healthcheck server", a.health.Run(gctx)) })

@@ -15,10 +15,11 @@ import (
 func (a *App) readinessChecks() []healthcheck.Check {
 	return []healthcheck.Check{
 		{Name: "subscription", Func: func(context.Context) error {
-			if a.subscriber == nil {
+			sub := a.subscriber.Load()
+			if sub == nil {
 				return errors.New("not started")
 			}
-			st := a.subscriber.Status()
+			st := sub.Status()
 			if !st.Connected {
 				if st.LastError != nil {
 					return fmt.Errorf("disconnected: %s", st.LastError)
@@ -28,10 +29,11 @@ func (a *App) readinessChecks() []healthcheck.Check {
 			return nil
 		}},
 		{Name: "ping", Func: func(context.Context) error {
-			if a.subscriber == nil {
+			sub := a.subscriber.Load()
+			if sub == nil {
 				return errors.New("not started")
 			}
-			st := a.subscriber.Status()
+			st := sub.Status()
 			last := st.LastPing
 			if st.LastPong.After(last) {
 				last = st.LastPong

@@ -2,6 +2,7 @@ package execution
 
 import (
 	"context"
+	"time"
 
 	"github.com/rancher/scale-subscriber/cattle"
 )
@@ -26,4 +27,5 @@ type Cache interface {
 // Enqueuer adds keys to the shared work queue.
 type Enqueuer interface {
 	Add(key string)
+	AddAfter(key string, delay time.Duration)
 }

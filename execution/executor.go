@@ -249,8 +249,8 @@ func (x *Executor) Execute(ctx context.Context, t receivers.Trigger) receivers.O
 	return receivers.Outcome{Status: a.Status, Body: a.Body}
 }
 
-// wait waits for an intent's answer; past the answer timeout the sender gets 202 and the work goes on.
-func (x *Executor) wait(ctx context.Context, in *intent) Answer {
+// awaitAnswer waits for an intent's answer; past the answer timeout the sender gets 202 and the work goes on.
+func (x *Executor) awaitAnswer(ctx context.Context, in *intent) Answer {
 	t := time.NewTimer(x.timeout)
 	defer t.Stop()
 	select {
@@ -271,5 +271,5 @@ func (x *Executor) enqueueAndWait(ctx context.Context, in *intent, receiverID st
 		return Answer{Status: http.StatusServiceUnavailable, Body: reply{ExecutionID: in.entry.ID(), Target: in.key,
 			Message: err.Error()}}
 	}
-	return x.wait(ctx, in)
+	return x.awaitAnswer(ctx, in)
 }

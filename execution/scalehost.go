@@ -104,7 +104,10 @@ func (x *Executor) scaleHostsDown(ctx context.Context, in *intent, group []scale
 	}
 	names := make([]string, len(plan.Remove))
 	for i, h := range plan.Remove {
-		names[i] = h.ID
+		names[i] = h.Hostname
+		if h.Name != "" {
+			names[i] = h.Name
+		}
 	}
 	in.entry.SetDecision(fmt.Sprintf("remove %v", names))
 	for _, h := range plan.Remove {

@@ -11,6 +11,9 @@ import (
 	"github.com/rancher/scale-subscriber/scale"
 )
 
+// waitGuard is how long a batch waiting for a busy target waits at most before it is looked at again.
+const waitGuard = 5 * time.Second
+
 // globalLabel marks a service that runs one container per host; scale means nothing for it.
 const globalLabel = "io.rancher.scheduler.global"
 
@@ -36,6 +39,12 @@ func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*inte
 		x.ignoreAll(batch, err.Error())
 		return nil
 	}
+	if busy(svc) {
+		// Cattle answers 409 to an update while another process runs on the service. Wait for the change that
+		// ends it (its resource.change queues this key); the triggers keep coalescing meanwhile.
+		x.wait(key, batch, fmt.Sprintf("waiting: service is %s", svc.State))
+		return nil
+	}
 	reqs := make([]scale.ServiceRequest, len(batch))
 	for i, in := range batch {
 		reqs[i] = *in.scaleService
@@ -46,6 +55,10 @@ func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*inte
 		start = time.Now()
 		_, err = x.cattle.UpdateService(ctx, svc, map[string]any{"scale": plan.Target})
 		recordCall(entries, http.MethodPut, "services/"+id, start, err)
+		if isConflict(err) {
+			x.wait(key, batch, "waiting: cattle answered 409, another process runs on the service")
+			return nil
+		}
 		if err != nil {
 			return x.retryOrFail(key, batch, err)
 		}
@@ -79,6 +92,25 @@ func serviceTarget(svc *cattle.Service) scale.ServiceTarget {
 		t.Global = svc.LaunchConfig.Labels()[globalLabel] == "true"
 	}
 	return t
+}
+
+// busy reports whether a process runs on the service (Cattle refuses updates and actions with 409 meanwhile).
+func busy(svc *cattle.Service) bool { return svc.Transitioning == cattle.TransitioningYes }
+
+// isConflict reports whether err is Cattle's 409: the object is busy with another process.
+func isConflict(err error) bool {
+	var apiErr *cattle.APIError
+	return errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict
+}
+
+// wait puts a batch back under its key until the target can take it. The target's next resource.change
+// queues the key; the delayed re-add is only a guard against a change we never hear of.
+func (x *Executor) wait(key string, batch []*intent, reason string) {
+	for _, in := range batch {
+		in.entry.SetDecision(reason)
+	}
+	x.book.putBack(key, batch)
+	x.queue.AddAfter(key, waitGuard)
 }
 
 // ignoreAll answers every intent of a batch "none" with reason: the trigger was valid but there is nothing to do

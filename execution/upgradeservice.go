@@ -129,6 +129,10 @@ func (x *Executor) stepRunning(ctx context.Context, key string, svc *cattle.Serv
 		start := time.Now()
 		_, err := x.cattle.ServiceAction(ctx, svc, "finishupgrade", nil)
 		recordCall([]*Entry{in.entry}, http.MethodPost, "services/"+svc.ID+"?action=finishupgrade", start, err)
+		if isConflict(err) {
+			x.queue.AddAfter(key, waitGuard)
+			return nil
+		}
 		if err != nil {
 			if cattle.IsRetryable(err) {
 				return err
@@ -157,7 +161,7 @@ func (x *Executor) stepRunning(ctx context.Context, key string, svc *cattle.Serv
 // waits for the service's next change.
 func (x *Executor) startUpgrade(ctx context.Context, key string, svc *cattle.Service, st *upgradeState) error {
 	in := st.pending
-	if !svc.HasAction("upgrade") {
+	if busy(svc) || !svc.HasAction("upgrade") {
 		reason := fmt.Sprintf("waiting: service is %s, not upgradable", svc.State)
 		if svc.State == "upgraded" {
 			reason = "waiting: service is upgraded by another upgrade; finish or roll it back"
@@ -192,8 +196,10 @@ func (x *Executor) startUpgrade(ctx context.Context, key string, svc *cattle.Ser
 		if cattle.IsRetryable(err) {
 			return err
 		}
-		if errors.As(err, &notAvailable) {
-			// The cached state was stale; the event that shows the real state queues us again.
+		if errors.As(err, &notAvailable) || isConflict(err) {
+			// The cached state was stale or another process started; the event that shows the real state
+			// queues us again (the guard re-add covers a change we never hear of).
+			x.queue.AddAfter(key, waitGuard)
 			return nil
 		}
 		in.finish(OutcomeFailed, err, Answer{})

@@ -1,0 +1,143 @@
+package receivers
+
+import "slices"
+
+// Driver names, as webhook-service registered them. The JSON member holding a driver's config is the name
+// with "Config" appended (scaleService → scaleServiceConfig).
+const (
+	DriverScaleService   = "scaleService"
+	DriverScaleHost      = "scaleHost"
+	DriverServiceUpgrade = "serviceUpgrade"
+	DriverForwardPost    = "forwardPost"
+)
+
+// Drivers lists the supported drivers in a stable order.
+func Drivers() []string {
+	return []string{DriverForwardPost, DriverScaleHost, DriverScaleService, DriverServiceUpgrade}
+}
+
+func knownDriver(name string) bool { return slices.Contains(Drivers(), name) }
+
+// Values of the onResolved option of the scale drivers: what an Alertmanager "resolved" notification does.
+const (
+	OnResolvedIgnore = "ignore" // the default: a resolved alert changes nothing
+	OnResolvedAct    = "act"    // a resolved alert is acted on like a firing one
+)
+
+// Values of scaleHostConfig.deleteOption.
+const (
+	DeleteMostRecent  = "mostRecent"
+	DeleteLeastRecent = "leastRecent"
+)
+
+// Values of serviceUpgradeConfig.payloadFormat and addressType.
+const (
+	PayloadDockerHub = "dockerhub"
+	PayloadAliCloud  = "alicloud"
+	PayloadAzure     = "azure"
+
+	AddressRegistry         = "registry"
+	AddressRegistryInternal = "registry-internal"
+	AddressRegistryVPC      = "registry-vpc"
+)
+
+// Receiver is one receiver hook as stored in Cattle: what an Executor needs to run a trigger. It holds no key.
+// Exactly the config of Driver is meaningful; the others are zero.
+type Receiver struct {
+	// ID is the API id of the backing genericObject (e.g. "1go4").
+	ID string
+	// ProjectID is the environment the receiver belongs to.
+	ProjectID string
+	Name      string
+	Driver    string
+	// State is the genericObject's state ("active", "requested", ...).
+	State string
+	// URL is the trigger URL as stored when the receiver was created. It contains the key: never log it.
+	URL string
+
+	ScaleService   ScaleServiceConfig
+	ScaleHost      ScaleHostConfig
+	ServiceUpgrade ServiceUpgradeConfig
+	ForwardPost    ForwardPostConfig
+}
+
+// ScaleServiceConfig is scaleServiceConfig: webhook-service's fields plus cooldownSeconds and onResolved.
+// Integers are int64 as in the original, so a fractional amount is refused at decoding ("Bad request body").
+type ScaleServiceConfig struct {
+	ServiceID string `json:"serviceId,omitempty"`
+	Amount    int64  `json:"amount,omitempty"`
+	Action    string `json:"action,omitempty"`
+	Min       int64  `json:"min,omitempty"`
+	Max       int64  `json:"max,omitempty"`
+	// CooldownSeconds, when positive, holds the receiver back for that long after it last scaled (ours).
+	CooldownSeconds int64 `json:"cooldownSeconds,omitempty"`
+	// OnResolved says what an Alertmanager "resolved" notification does: OnResolvedIgnore (default, "") or
+	// OnResolvedAct (ours).
+	OnResolved string `json:"onResolved,omitempty"`
+	Type       string `json:"type,omitempty"`
+}
+
+// ScaleHostConfig is scaleHostConfig: the v1.6 fields, master's hostTemplateId, and onResolved.
+type ScaleHostConfig struct {
+	HostSelector map[string]string `json:"hostSelector,omitempty"`
+	Amount       int64             `json:"amount,omitempty"`
+	Action       string            `json:"action,omitempty"`
+	Min          int64             `json:"min,omitempty"`
+	Max          int64             `json:"max,omitempty"`
+	DeleteOption string            `json:"deleteOption,omitempty"`
+	// HostTemplateID names a hostTemplate new hosts are created from (webhook-service master).
+	HostTemplateID string `json:"hostTemplateId,omitempty"`
+	OnResolved     string `json:"onResolved,omitempty"`
+	Type           string `json:"type,omitempty"`
+}
+
+// ServiceUpgradeConfig is serviceUpgradeConfig. IntervalMillis keeps the original's meaning for old receivers:
+// values below 100 are seconds (the original multiplied by 1000); the execution layer converts.
+type ServiceUpgradeConfig struct {
+	ServiceSelector map[string]string `json:"serviceSelector,omitempty"`
+	Tag             string            `json:"tag,omitempty"`
+	PayloadFormat   string            `json:"payloadFormat,omitempty"`
+	AddressType     string            `json:"addressType,omitempty"`
+	BatchSize       int64             `json:"batchSize,omitempty"`
+	IntervalMillis  int64             `json:"intervalMillis,omitempty"`
+	StartFirst      bool              `json:"startFirst,omitempty"`
+	Type            string            `json:"type,omitempty"`
+}
+
+// ForwardPostConfig is forwardPostConfig: the trigger is relayed to <cattle>/r/projects/<projectId>/<serviceName>:<port><path>.
+type ForwardPostConfig struct {
+	ProjectID   string `json:"projectId,omitempty"`
+	ServiceName string `json:"serviceName,omitempty"`
+	Port        string `json:"port,omitempty"`
+	Path        string `json:"path,omitempty"`
+	Type        string `json:"type,omitempty"`
+}
+
+// config returns the config of the receiver's driver, for storage (nil for an unknown driver).
+func (r *Receiver) config() any {
+	switch r.Driver {
+	case DriverScaleService:
+		return r.ScaleService
+	case DriverScaleHost:
+		return r.ScaleHost
+	case DriverServiceUpgrade:
+		return r.ServiceUpgrade
+	case DriverForwardPost:
+		return r.ForwardPost
+	}
+	return nil
+}
+
+// setType stamps the driver name into its config's type member, as the original did when rendering.
+func (r *Receiver) setType() {
+	switch r.Driver {
+	case DriverScaleService:
+		r.ScaleService.Type = r.Driver
+	case DriverScaleHost:
+		r.ScaleHost.Type = r.Driver
+	case DriverServiceUpgrade:
+		r.ServiceUpgrade.Type = r.Driver
+	case DriverForwardPost:
+		r.ForwardPost.Type = r.Driver
+	}
+}
