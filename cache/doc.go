@@ -7,8 +7,11 @@
 // and must not modify it. Reads take a read lock for the duration of a map lookup or an index walk only.
 //
 // Informer keeps Store true to Cattle. On every (re)connect of the event stream, and every resync interval, it
-// relists all four types (all pages) while events are only recorded, replaces the store with the lists, then
-// re-reads by id every object an event named during the relist (so a stale list row never wins over a newer event,
-// and an event rendered before the list never moves an object back), and only then applies events directly, in
-// arrival order. Every object that changed is reported through OnChange so reactions can be enqueued.
+// relists all four types (all pages, paged by id so a removal during the walk cannot shift a row out of it) while
+// events are only recorded, replaces the store with the lists, then re-reads by id every object an event named
+// during the relist (so a stale list row never wins over a newer event, and an event rendered before the list
+// never moves an object back), and only then applies events directly, in arrival order. Cattle resources carry
+// no version to compare, so this ordering is the whole guarantee: a re-read still in flight when a live event
+// for the same object is applied is dropped rather than written over it. Every object that changed is reported
+// through OnChange so reactions can be enqueued.
 package cache

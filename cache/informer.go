@@ -45,7 +45,11 @@ type InformerOptions struct {
 	MaxRefreshRounds int
 	// RetryInitial and RetryMax bound the backoff between failed relists.
 	RetryInitial, RetryMax time.Duration
-	Logger                 logrus.FieldLogger
+	// WaitForConnect makes Run wait for the first Resync (the subscriber's OnConnect) instead of relisting at
+	// once. A list made before the subscription is up cannot be trusted (changes between it and the subscribe
+	// are lost) and is repeated after the connect anyway, so with a subscriber it is only a wasted relist.
+	WaitForConnect bool
+	Logger         logrus.FieldLogger
 }
 
 // Informer keeps a Store equal to Cattle's truth (see the package doc for the protocol).
@@ -58,6 +62,10 @@ type Informer struct {
 	mu        sync.Mutex
 	relisting bool
 	dirty     map[ref]struct{}
+	// fetching holds the refs being re-read by id once the informer is live again; the value turns true when
+	// a live event for that ref is applied while the read is in flight, so the (possibly older) read is not
+	// written over it.
+	fetching map[ref]bool
 
 	trigger  chan struct{}
 	synced   atomic.Bool
@@ -109,10 +117,11 @@ func NewInformer(opts InformerOptions) (*Informer, error) {
 		log = l
 	}
 	return &Informer{
-		opts:    opts,
-		log:     log.WithField("component", "cache"),
-		dirty:   map[ref]struct{}{},
-		trigger: make(chan struct{}, 1),
+		opts:     opts,
+		log:      log.WithField("component", "cache"),
+		dirty:    map[ref]struct{}{},
+		fetching: map[ref]bool{},
+		trigger:  make(chan struct{}, 1),
 	}, nil
 }
 
@@ -167,17 +176,21 @@ type typeProbe struct {
 }
 
 // ApplyEvent applies one resource.change event (its resourceType, resourceId and data). Types the cache does not
-// keep are ignored. Malformed data is an error (the caller logs and counts it); nothing is half-applied.
+// keep are ignored. Malformed data is an error (the caller logs and counts it) and nothing is half-applied; when
+// the event still names a cached kind and an id, that object is re-read by a relist so it is not left stale.
 func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMessage) error {
 	var d resourceChangeData
 	if err := json.Unmarshal(data, &d); err != nil {
+		i.repair(kindOf(resourceType), resourceID)
 		return fmt.Errorf("decode resource.change data: %w", err)
 	}
 	if len(d.Resource) == 0 || string(d.Resource) == "null" {
+		i.repair(kindOf(resourceType), resourceID)
 		return fmt.Errorf("resource.change for %s %s carries no resource", resourceType, resourceID)
 	}
 	var probe typeProbe
 	if err := json.Unmarshal(d.Resource, &probe); err != nil {
+		i.repair(kindOf(resourceType), resourceID)
 		return fmt.Errorf("decode resource.change resource: %w", err)
 	}
 	kind := kindOf(resourceType)
@@ -194,13 +207,35 @@ func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMess
 	if id == "" {
 		id = resourceID
 	}
+	r := ref{kind, id}
 	i.mu.Lock()
-	defer i.mu.Unlock()
 	if i.relisting {
-		i.dirty[ref{kind, id}] = struct{}{}
+		i.dirty[r] = struct{}{}
+		i.mu.Unlock()
 		return nil
 	}
-	return i.upsertLocked(kind, d.Resource)
+	if _, inFlight := i.fetching[r]; inFlight {
+		i.fetching[r] = true
+	}
+	err := i.upsertLocked(kind, d.Resource)
+	i.mu.Unlock()
+	if err != nil {
+		i.repair(kind, id)
+	}
+	return err
+}
+
+// repair schedules a re-read of one object whose event could not be applied: it is recorded for the refresh
+// of a relist, which Resync starts. Cattle sends no undecodable objects in practice, so a full relist is an
+// acceptable price for never keeping a stale copy.
+func (i *Informer) repair(kind, id string) {
+	if kind == "" || id == "" {
+		return
+	}
+	i.mu.Lock()
+	i.dirty[ref{kind, id}] = struct{}{}
+	i.mu.Unlock()
+	i.Resync()
 }
 
 func (i *Informer) upsertLocked(kind string, raw json.RawMessage) error {
@@ -214,7 +249,8 @@ func (i *Informer) upsertLocked(kind string, raw json.RawMessage) error {
 	return nil
 }
 
-// Run relists once at start and then whenever Resync is called or the resync interval passes, until ctx ends.
+// Run relists once at start (unless WaitForConnect) and then whenever Resync is called or the resync interval
+// passes, until ctx ends.
 func (i *Informer) Run(ctx context.Context) error {
 	var tick <-chan time.Time
 	if i.opts.ResyncInterval > 0 {
@@ -222,7 +258,9 @@ func (i *Informer) Run(ctx context.Context) error {
 		defer t.Stop()
 		tick = t.C
 	}
-	i.Resync()
+	if !i.opts.WaitForConnect {
+		i.Resync()
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -265,14 +303,16 @@ func (i *Informer) relistWithRetry(ctx context.Context) bool {
 
 // relist lists every kind, replaces the store, refreshes what events named meanwhile and goes live.
 func (i *Informer) relist(ctx context.Context) error {
+	// Record events from here on even if Resync already did: a Resync that came while the previous relist was
+	// finishing had its flag cleared when that relist went live, and a list row must never overwrite an event
+	// applied after the row was rendered.
+	i.mu.Lock()
+	i.relisting = true
+	i.mu.Unlock()
 	lists := make(map[string][]json.RawMessage, 4)
 	for _, kind := range Kinds() {
-		opts := cattle.ListOptions{PageSize: i.opts.PageSize}
-		if kind == KindReceiver {
-			opts.Filters = url.Values{"kind": {ReceiverKind}}
-		}
-		var rows []json.RawMessage
-		if err := i.opts.Source.List(ctx, schemaOf(kind), opts, &rows); err != nil {
+		rows, err := i.listKind(ctx, kind)
+		if err != nil {
 			return fmt.Errorf("relist %s: %w", kind, err)
 		}
 		lists[kind] = rows
@@ -300,6 +340,74 @@ func (i *Informer) relist(ctx context.Context) error {
 	i.lastSync.Store(time.Now().UnixNano())
 	i.relists.Add(1)
 	return nil
+}
+
+// listKind lists every row of kind, a page at a time in id order, each page asking for the ids after the last
+// one seen (id_gt; Cattle's schemas make id filterable with lt/gt). Cattle's own pagination is by offset, and
+// lists hide removed rows: a row removed from an earlier page while the relist walks on shifts every later row
+// back by one, so the row at the next page boundary would be skipped (and, on a first sync, never cached until
+// it changes). A server that ignores id_gt is detected (the next page does not move past the last id) and
+// listed by offset instead, with a warning.
+func (i *Informer) listKind(ctx context.Context, kind string) ([]json.RawMessage, error) {
+	var all []json.RawMessage
+	last := ""
+	for {
+		filters := url.Values{}
+		if kind == KindReceiver {
+			filters.Set("kind", ReceiverKind)
+		}
+		if last != "" {
+			filters.Set("id_gt", last)
+		}
+		var rows []json.RawMessage
+		opts := cattle.ListOptions{Filters: filters, Sort: "id", Order: cattle.OrderAsc, Limit: i.opts.PageSize}
+		if err := i.opts.Source.List(ctx, schemaOf(kind), opts, &rows); err != nil {
+			return nil, err
+		}
+		if last != "" && len(rows) > 0 && !idAfter(rowID(rows[0]), last) {
+			i.log.WithField("resource_type", kind).Warn("server ignores id_gt, relisting by offset")
+			return i.listByOffset(ctx, kind)
+		}
+		all = append(all, rows...)
+		if len(rows) < i.opts.PageSize {
+			return all, nil
+		}
+		if last = rowID(rows[len(rows)-1]); last == "" {
+			return nil, fmt.Errorf("list %s: row without an id", kind)
+		}
+	}
+}
+
+// listByOffset lists every row of kind following Cattle's offset pagination.
+func (i *Informer) listByOffset(ctx context.Context, kind string) ([]json.RawMessage, error) {
+	opts := cattle.ListOptions{PageSize: i.opts.PageSize}
+	if kind == KindReceiver {
+		opts.Filters = url.Values{"kind": {ReceiverKind}}
+	}
+	var rows []json.RawMessage
+	if err := i.opts.Source.List(ctx, schemaOf(kind), opts, &rows); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// rowID reads the id of a listed row ("" when it has none).
+func rowID(raw json.RawMessage) string {
+	var probe struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(raw, &probe) != nil {
+		return ""
+	}
+	return probe.ID
+}
+
+// idAfter reports whether API id a sorts after b within one type ("1s10" after "1s9").
+func idAfter(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return a > b
 }
 
 // refresh re-reads by id every object an event named while relisting, until a round finds nothing new, then
@@ -337,20 +445,40 @@ func (i *Informer) refresh(ctx context.Context) error {
 	}
 }
 
-// fetch re-reads one object and applies it (a 404 deletes it).
+// fetch re-reads one object and applies it (a 404 deletes it). Only a failed read is an error (the relist is
+// retried); an object that reads but does not decode is logged and left as cached, since reading it again
+// would fail the same way and must not wedge the informer.
+//
+// When the informer is live (the last refresh round), a live event for the same object may be applied while
+// the read is in flight; the read is then dropped. That event is at least as new as the read, or, if it was
+// rendered earlier, a later change exists whose own event is still to come, so the cache cannot stay older.
 func (i *Informer) fetch(ctx context.Context, r ref) error {
+	i.mu.Lock()
+	i.fetching[r] = false
+	i.mu.Unlock()
 	var raw json.RawMessage
 	err := i.opts.Source.ByID(ctx, schemaOf(r.kind), r.id, &raw)
 	i.mu.Lock()
 	defer i.mu.Unlock()
+	overtaken := i.fetching[r]
+	delete(i.fetching, r)
 	switch {
 	case errors.Is(err, cattle.ErrNotFound):
+		if overtaken {
+			return nil
+		}
 		if i.opts.Store.Delete(r.kind, r.id) {
 			i.opts.OnChange(Change{Kind: r.kind, ID: r.id, Deleted: true})
 		}
 		return nil
 	case err != nil:
 		return fmt.Errorf("refresh %s %s: %w", r.kind, r.id, err)
+	case overtaken:
+		return nil
 	}
-	return i.upsertLocked(r.kind, raw)
+	if err := i.upsertLocked(r.kind, raw); err != nil {
+		i.log.WithError(err).WithFields(logrus.Fields{"resource_type": r.kind, "resource_id": r.id}).
+			Warn("refreshed object does not decode, keeping the cached copy")
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/imageref"
 )
 
 // Objects returned by the read methods are shared and immutable: never modify them (Clone a LaunchConfig
@@ -31,15 +32,29 @@ func (s *Store) Receiver(id string) (*cattle.GenericObject, bool) {
 
 // ReceiverByKey returns the receiver whose trigger key is key. Callers that authenticate a trigger must still
 // compare the key in constant time (the map lookup hashes it, which leaks nothing useful, but the contract is
-// stated where the secret is checked).
+// stated where the secret is checked). Two receivers share a key while an update replaces one genericObject by
+// another (genericObjects cannot be changed in place): the live one wins over one being removed, then the
+// newest (highest id), so the event of the old object's removal can neither shadow nor unindex the new one.
 func (s *Store) ReceiverByKey(key string) (*cattle.GenericObject, bool) {
 	s.mu.RLock()
-	id, ok := s.receiverKeys[key]
-	s.mu.RUnlock()
-	if !ok {
-		return nil, false
+	defer s.mu.RUnlock()
+	var best *cattle.GenericObject
+	for _, id := range sortedIDs(s.receiverKeys[key]) {
+		e := s.objects[KindReceiver][id]
+		if e == nil {
+			continue
+		}
+		g, ok := e.obj.(*cattle.GenericObject)
+		if ok && (best == nil || receiverLeaving(best) || !receiverLeaving(g)) {
+			best = g
+		}
 	}
-	return s.Receiver(id)
+	return best, best != nil
+}
+
+// receiverLeaving reports whether a receiver is being removed (removed ones are never cached).
+func receiverLeaving(g *cattle.GenericObject) bool {
+	return g.State == "removing" || g.State == "purging"
 }
 
 // Services returns every cached service, ordered by id.
@@ -70,9 +85,13 @@ func (s *Store) ServicesMatching(selector map[string]string) []*cattle.Service {
 	return out
 }
 
-// ServicesWithRepository returns the services whose primary or sidekick image is in repository (normalised
-// with imageref), ordered by id.
+// ServicesWithRepository returns the services whose primary or sidekick image is in repository, ordered by id.
+// Both sides are normalised with imageref, so "nginx", "docker.io/library/nginx" and "docker:nginx:1.13" name
+// the same repository.
 func (s *Store) ServicesWithRepository(repository string) []*cattle.Service {
+	if repo := imageref.Repository(repository); repo != "" {
+		repository = repo
+	}
 	s.mu.RLock()
 	ids := sortedIDs(s.serviceRepos[repository])
 	out := make([]*cattle.Service, 0, len(ids))

@@ -23,7 +23,7 @@ type Store struct {
 	serviceRepos  index // image repository → service ids (primary and sidekick images)
 	hostLabels    index // label term → host ids
 	serviceInsts  index // service id → instance ids
-	receiverKeys  map[string]string
+	receiverKeys  index // trigger key → receiver ids (several while an update replaces a receiver)
 
 	gauge *prometheus.GaugeVec
 }
@@ -50,7 +50,7 @@ func NewStore(reg prometheus.Registerer) (*Store, error) {
 		serviceRepos:  index{},
 		hostLabels:    index{},
 		serviceInsts:  index{},
-		receiverKeys:  map[string]string{},
+		receiverKeys:  index{},
 	}
 	for _, k := range Kinds() {
 		s.objects[k] = map[string]*entry{}
@@ -186,21 +186,32 @@ func (s *Store) Delete(kind, id string) bool {
 
 // Replace makes the cached objects of kind exactly rows (a full list from Cattle) and returns the ids that
 // changed, appeared or disappeared. Rows that do not decode are skipped and reported in the error; the rest is
-// still applied, so one bad row cannot blind the cache.
+// still applied, so one bad row cannot blind the cache. A bad row whose id can still be read keeps the cached
+// copy of that object: it is listed, so it exists, and a stale copy is better than a lost one.
 func (s *Store) Replace(kind string, rows []json.RawMessage) (changed []string, err error) {
 	decodedRows := make([]decoded, 0, len(rows))
 	var errs []error
+	var kept []string
 	for _, raw := range rows {
 		d, derr := decode(kind, raw)
 		if derr != nil {
 			errs = append(errs, derr)
+			var probe struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(raw, &probe) == nil && probe.ID != "" {
+				kept = append(kept, probe.ID)
+			}
 			continue
 		}
 		decodedRows = append(decodedRows, d)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := make(map[string]struct{}, len(decodedRows))
+	seen := make(map[string]struct{}, len(decodedRows)+len(kept))
+	for _, id := range kept {
+		seen[id] = struct{}{}
+	}
 	for _, d := range decodedRows {
 		seen[d.id] = struct{}{}
 		if s.applyLocked(d) {
@@ -254,7 +265,7 @@ func (s *Store) indexLocked(kind, id string, e *entry) {
 		s.serviceInsts.add(e.owner, id)
 	case KindReceiver:
 		if e.key != "" {
-			s.receiverKeys[e.key] = id
+			s.receiverKeys.add([]string{e.key}, id)
 		}
 	}
 }
@@ -269,8 +280,8 @@ func (s *Store) unindexLocked(kind, id string, e *entry) {
 	case KindInstance:
 		s.serviceInsts.remove(e.owner, id)
 	case KindReceiver:
-		if e.key != "" && s.receiverKeys[e.key] == id {
-			delete(s.receiverKeys, e.key)
+		if e.key != "" {
+			s.receiverKeys.remove([]string{e.key}, id)
 		}
 	}
 }
