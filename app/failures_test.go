@@ -32,7 +32,8 @@ func TestPanickingReconcilerDoesNotLoseKey(t *testing.T) {
 	var attempts atomic.Int32
 	succeeded := make(chan int32, 1)
 	svc := startE2EApp(t, sim, func(a *app.App) {
-		if err := a.Dispatcher().Register("service", func(_ context.Context, id string) error {
+		// The "service" kind belongs to the trigger executor; this reconciler gets its own kind and key.
+		if err := a.Dispatcher().Register("e2epanic", func(_ context.Context, id string) error {
 			if id != web {
 				return nil
 			}
@@ -46,9 +47,10 @@ func TestPanickingReconcilerDoesNotLoseKey(t *testing.T) {
 			}
 			return nil
 		}); err != nil {
-			t.Fatalf("register service reconciler: %v", err)
+			t.Fatalf("register e2epanic reconciler: %v", err)
 		}
 	})
+	svc.Queue().Add("e2epanic:" + web)
 
 	if n := e2eRecv(t, succeeded, "successful reconcile of "+web); n != 3 {
 		t.Fatalf("reconciler succeeded on attempt %d, want 3 (two panics, then success)", n)
@@ -61,12 +63,12 @@ func TestPanickingReconcilerDoesNotLoseKey(t *testing.T) {
 	}
 	var withStack int
 	for _, e := range e2eLogEntries(t, svc.Logs, "processor panicked") {
-		if e["key"] == "service:"+web && e["stack"] != nil && e["level"] == "error" {
+		if e["key"] == "e2epanic:"+web && e["stack"] != nil && e["level"] == "error" {
 			withStack++
 		}
 	}
 	if withStack < 2 {
-		t.Fatalf("%d error logs of the panics of service:%s with a stack, want 2", withStack, web)
+		t.Fatalf("%d error logs of the panics of e2epanic:%s with a stack, want 2", withStack, web)
 	}
 	svc.WaitHealthy(t)
 }
