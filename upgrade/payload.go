@@ -11,28 +11,55 @@ import (
 
 // Push is one image push a payload announces.
 type Push struct {
-	// Repository is the normalised repository ("docker.io/library/nginx", "registry:5000/team/app").
+	// Repository is the normalised repository ("docker.io/library/nginx", "registry:5000/team/app"), after
+	// registry aliases.
 	Repository string
 	Tag        string
-	// Digest is the manifest digest when the payload carries one ("" for Docker Hub).
+	// Digest is the manifest digest when the payload carries one ("" for Docker Hub, Quay and the custom shape).
 	Digest string
-	// Image is the reference as pushed ("myorg/app:1.2", "registry.cn-hangzhou.aliyuncs.com/ns/app:v1"): the
-	// image a selected launch config is switched to, as the original did ("docker:" + Image).
+	// Image is the reference as pushed ("myorg/app:1.2", "registry.cn-hangzhou.aliyuncs.com/ns/app:v1"), with an
+	// aliased host: the image a selected launch config is switched to, as the original did ("docker:" + Image).
 	Image string
 	// Source is the payload format it came from (FormatDockerHub, FormatAliCloud, FormatAzure,
-	// FormatDistribution).
+	// FormatDistribution, FormatHarbor, FormatQuay, FormatGHCR, FormatCustom), never FormatAuto.
 	Source string
+	// ReportedRepository is the repository as the payload reported it when a registry alias changed its host,
+	// else "".
+	ReportedRepository string
+}
+
+// ParseOptions are the receiver settings that shape parsing.
+type ParseOptions struct {
+	// Format is the receiver's payloadFormat: "" (dockerhub), a format, or FormatAuto to detect it.
+	Format string
+	// AddressType picks the Aliyun host (alicloud payloads only).
+	AddressType string
+	// RegistryAliases are applied to the pushes found (see ApplyAliases).
+	RegistryAliases map[string]string
+}
+
+// ParseOptions returns the options c parses payloads with.
+func (c Config) ParseOptions() ParseOptions {
+	return ParseOptions{Format: c.PayloadFormat, AddressType: c.AddressType, RegistryAliases: c.RegistryAliases}
 }
 
 // ParsePayload extracts the pushes a trigger body announces. format and addressType are the receiver's
-// payloadFormat and addressType ("" = dockerhub, registry). A CNCF distribution envelope ({"events":[...]}) is
-// recognised whatever the format.
-//
-// It returns the pushes, or none and the reason the payload is ignored (a Docker Hub push without a tag, an
-// Azure ping, distribution events that are not a manifest push with a tag); the reason may also be set next to
-// pushes when some events of an envelope were ignored. Payloads that cannot be understood are an *Error with
-// the original's message; malformed JSON is an *Error wrapping the syntax error.
+// payloadFormat and addressType ("" = dockerhub, registry). It is Parse without registry aliases.
 func ParsePayload(format, addressType string, body []byte) ([]Push, string, error) {
+	return Parse(ParseOptions{Format: format, AddressType: addressType}, body)
+}
+
+// Parse extracts the pushes a trigger body announces, in the format opts names or, for FormatAuto, the one
+// Detect finds. A CNCF distribution envelope ({"events":[...]}) is recognised whatever the format.
+//
+// It returns the pushes, or none and the reason the payload is ignored (a push without a tag or by digest only,
+// an Azure or GitHub ping, Harbor and GitHub events that are not pushes, distribution events that are not a
+// manifest push with a tag); the reason may also be set next to pushes when some events or resources of one
+// payload were ignored. Ignoring is never an error, because registries retry a non-2xx answer. Payloads that
+// cannot be understood are an *Error with the original's message where it had one (400 upstream); a body
+// FormatAuto cannot attribute to exactly one format is an *Error wrapping a *DetectError; malformed JSON is an
+// *Error wrapping the syntax error.
+func Parse(opts ParseOptions, body []byte) ([]Push, string, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, "", errorf("No Payload recevied from webhook")
 	}
@@ -47,6 +74,27 @@ func ParsePayload(format, addressType string, body []byte) ([]Push, string, erro
 	if !ok {
 		return nil, "", errorf("Body should be of type map[string]interface{}")
 	}
+	format := opts.Format
+	if format == FormatAuto {
+		detected, err := detect(obj)
+		if err != nil {
+			return nil, "", &Error{Message: "Cannot detect the payload format", Err: err}
+		}
+		format = detected
+	}
+	pushes, reason, err := parseAs(format, opts.AddressType, obj)
+	if err != nil {
+		return nil, "", err
+	}
+	pushes, err = ApplyAliases(pushes, opts.RegistryAliases)
+	if err != nil {
+		return nil, "", err
+	}
+	return pushes, reason, nil
+}
+
+// parseAs reads obj in one format; a distribution envelope is read as one whatever the format.
+func parseAs(format, addressType string, obj map[string]any) ([]Push, string, error) {
 	if events, ok := obj["events"].([]any); ok {
 		pushes, reason := parseDistribution(events)
 		return pushes, reason, nil
@@ -56,6 +104,16 @@ func ParsePayload(format, addressType string, body []byte) ([]Push, string, erro
 		return parseDockerHub(format, addressType, obj)
 	case FormatAzure:
 		return parseAzure(obj)
+	case FormatHarbor:
+		return parseHarbor(obj)
+	case FormatQuay:
+		return parseQuay(obj)
+	case FormatGHCR:
+		return parseGHCR(obj)
+	case FormatCustom:
+		return parseCustom(obj)
+	case FormatDistribution:
+		return nil, "", errorf("Not a distribution notification: the body has no events list")
 	}
 	return nil, "", errorf("Invalid payload format %v", format)
 }
@@ -79,6 +137,19 @@ func objectAt(m map[string]any, key string) (map[string]any, bool) {
 func stringAt(m map[string]any, key string) (string, bool) {
 	s, ok := m[key].(string)
 	return s, ok
+}
+
+// stripScheme removes an http(s):// prefix and trailing slashes from a registry address some payloads write as
+// a URL.
+func stripScheme(s string) string {
+	s = strings.TrimSpace(s)
+	for _, scheme := range []string{"https://", "http://"} {
+		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
+			s = s[len(scheme):]
+			break
+		}
+	}
+	return strings.TrimRight(s, "/")
 }
 
 // joinImage builds "<host>/<repository>:<tag>" without doubling slashes.

@@ -165,7 +165,7 @@ func TestParsePayloadErrors(t *testing.T) {
 			want: "Response provided without image name"},
 		{name: "azure without host", format: FormatAzure, body: `{"target":{"tag":"1","repository":"a"}}`,
 			want: "Response provided without registry host"},
-		{name: "unknown format", format: "quay", body: `{"a":1}`, want: "Invalid payload format quay"},
+		{name: "unknown format", format: "gitlab", body: `{"a":1}`, want: "Invalid payload format gitlab"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

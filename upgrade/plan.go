@@ -52,15 +52,27 @@ type UpgradePlan struct {
 	Sidekicks []string
 	// Changes has one entry per changed launch config, in the workload's order.
 	Changes []Change
+	// Skipped says why launch configs that match the selector and run the pushed repository are left alone
+	// (a semver policy refusing the push relative to the tag they run), one entry each; nil when none is.
+	Skipped []string
 }
 
 // Plan decides whether push upgrades w. A launch config is selected when its labels match every selector pair
 // (see MatchLabels) and its current image is the pushed repository (after normalisation); and only if the
 // pushed tag equals configuredTag. ok is false when nothing is selected, with a reason for the execution record
-// (tag mismatch, no label match, or labelled configs running another repository).
+// (tag mismatch, no label match, or labelled configs running another repository). It is PlanPolicy with the
+// exact policy.
 func Plan(w Workload, selector map[string]string, push Push, configuredTag string) (UpgradePlan, bool, string) {
-	if push.Tag != configuredTag {
-		return UpgradePlan{}, false, fmt.Sprintf("pushed tag %q is not the configured tag %q", push.Tag, configuredTag)
+	return PlanPolicy(w, selector, push, ExactPolicy(configuredTag))
+}
+
+// PlanPolicy is Plan under a tag policy. The pushed tag is checked first (policy.Admits), then each launch
+// config that matches the selector and runs the pushed repository is offered to policy.Accept with the tag it
+// runs now, so a semver policy compares with each launch config's own current tag; the refused ones are listed
+// in Skipped. ok is false when nothing is selected or every candidate is refused, with the reasons.
+func PlanPolicy(w Workload, selector map[string]string, push Push, policy Policy) (UpgradePlan, bool, string) {
+	if ok, why := policy.Admits(push.Tag); !ok {
+		return UpgradePlan{}, false, why
 	}
 	if len(selector) == 0 {
 		return UpgradePlan{}, false, "empty service selector selects nothing"
@@ -71,8 +83,13 @@ func Plan(w Workload, selector map[string]string, push Push, configuredTag strin
 		if !MatchLabels(selector, lc.Labels) {
 			continue
 		}
-		if repo := imageref.Repository(lc.ImageUUID); !strings.EqualFold(repo, push.Repository) {
+		ref, err := imageref.Parse(lc.ImageUUID)
+		if err != nil || !strings.EqualFold(ref.Repository, push.Repository) {
 			otherRepos = append(otherRepos, lc.ImageUUID)
+			continue
+		}
+		if ok, why := policy.Accept(push.Tag, ref.Tag); !ok {
+			plan.Skipped = append(plan.Skipped, launchConfigName(lc.Name)+": "+why)
 			continue
 		}
 		// Matched labels are never empty, so the clone is a map to write to.
@@ -92,13 +109,23 @@ func Plan(w Workload, selector map[string]string, push Push, configuredTag strin
 		}
 	}
 	if len(plan.Changes) == 0 {
-		if len(otherRepos) > 0 {
+		switch {
+		case len(plan.Skipped) > 0:
+			return UpgradePlan{}, false, strings.Join(plan.Skipped, "; ")
+		case len(otherRepos) > 0:
 			return UpgradePlan{}, false, fmt.Sprintf("labels match but image %s is not %s",
 				strings.Join(otherRepos, ", "), push.Repository)
 		}
 		return UpgradePlan{}, false, "no launch config matches the selector"
 	}
 	return plan, true, ""
+}
+
+func launchConfigName(name string) string {
+	if name == "" {
+		return "primary"
+	}
+	return "sidekick " + name
 }
 
 // MatchLabels reports whether labels satisfy every selector pair: some label key equals the selector key

@@ -1,0 +1,158 @@
+package upgrade
+
+import (
+	"sync"
+	"time"
+)
+
+// Deduper defaults.
+const (
+	// DefaultDedupeWindow is far longer than any registry's retry schedule (Harbor's job retries, distribution's
+	// backoff), so a redelivery within it never redeploys.
+	DefaultDedupeWindow = 24 * time.Hour
+	// DefaultDedupeEntries bounds the (workload, repository, tag) slots remembered.
+	DefaultDedupeEntries = 10000
+)
+
+// PushKey identifies one push applied to one workload.
+type PushKey struct {
+	Workload   string
+	Repository string
+	Tag        string
+	Digest     string
+}
+
+// KeyOf is the key of push applied to the workload with id workloadID.
+func KeyOf(workloadID string, push Push) PushKey {
+	return PushKey{Workload: workloadID, Repository: push.Repository, Tag: push.Tag, Digest: push.Digest}
+}
+
+// DeduperOptions configure a Deduper.
+type DeduperOptions struct {
+	// Window is how long an applied push is remembered (DefaultDedupeWindow when <= 0).
+	Window time.Duration
+	// MaxEntries bounds memory: beyond it the slot used longest ago is forgotten (DefaultDedupeEntries when <= 0).
+	MaxEntries int
+}
+
+// Deduper recognises a repeated delivery of a push already applied, so it does not redeploy twice. It
+// remembers, per workload, repository and tag, the digest last applied and when. A push is a repeat when its
+// digest is the one remembered for its slot within the window. A new digest on the same tag (a mutable tag
+// such as "latest" pushed again) is not a repeat and replaces the remembered one; so is going back to an older
+// digest (A, B, then A again re-deploys A). A push without a digest (Docker Hub, Quay and the custom shape
+// carry none) can never be told apart from a new push of the same tag, so it is never a repeat and is not
+// remembered: such registries redeploy on every delivery, as the original did.
+//
+// Safe for concurrent use; memory is bounded by MaxEntries.
+type Deduper struct {
+	mu     sync.Mutex
+	window time.Duration
+	max    int
+	slots  map[slotKey]*slot
+	// head and tail of the slots in order of last change (head oldest).
+	head, tail *slot
+}
+
+type slotKey struct{ workload, repository, tag string }
+
+type slot struct {
+	key        slotKey
+	digest     string
+	at         time.Time
+	prev, next *slot
+}
+
+// NewDeduper returns an empty Deduper.
+func NewDeduper(opts DeduperOptions) *Deduper {
+	if opts.Window <= 0 {
+		opts.Window = DefaultDedupeWindow
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = DefaultDedupeEntries
+	}
+	return &Deduper{window: opts.Window, max: opts.MaxEntries, slots: make(map[slotKey]*slot)}
+}
+
+// Seen reports whether k repeats the push last applied to its slot within the window, and otherwise remembers
+// k as applied at now. Call it when a push is about to be applied; when applying fails, call Forget so the
+// registry's retry applies it.
+func (d *Deduper) Seen(k PushKey, now time.Time) bool {
+	if k.Digest == "" {
+		return false
+	}
+	sk := slotKey{k.Workload, k.Repository, k.Tag}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.pruneLocked(now)
+	s := d.slots[sk]
+	if s != nil && s.digest == k.Digest {
+		// A repeat does not extend the window: the slot stays where it is.
+		return true
+	}
+	if s == nil {
+		s = &slot{key: sk}
+		d.slots[sk] = s
+	} else {
+		d.unlinkLocked(s)
+	}
+	s.digest, s.at = k.Digest, now
+	d.appendLocked(s)
+	for len(d.slots) > d.max {
+		d.dropLocked(d.head)
+	}
+	return false
+}
+
+// Forget drops k's slot if it still remembers k's digest, so the next delivery of k is applied.
+func (d *Deduper) Forget(k PushKey) {
+	sk := slotKey{k.Workload, k.Repository, k.Tag}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if s := d.slots[sk]; s != nil && s.digest == k.Digest {
+		d.dropLocked(s)
+	}
+}
+
+// Len returns the number of slots remembered.
+func (d *Deduper) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.slots)
+}
+
+// pruneLocked drops the slots out of the window. Slots are in order of last change, so it stops at the first
+// live one (a clock going backwards only delays pruning).
+func (d *Deduper) pruneLocked(now time.Time) {
+	for d.head != nil && now.Sub(d.head.at) >= d.window {
+		d.dropLocked(d.head)
+	}
+}
+
+func (d *Deduper) appendLocked(s *slot) {
+	s.prev, s.next = d.tail, nil
+	if d.tail != nil {
+		d.tail.next = s
+	} else {
+		d.head = s
+	}
+	d.tail = s
+}
+
+func (d *Deduper) unlinkLocked(s *slot) {
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else {
+		d.head = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	} else {
+		d.tail = s.prev
+	}
+	s.prev, s.next = nil, nil
+}
+
+func (d *Deduper) dropLocked(s *slot) {
+	d.unlinkLocked(s)
+	delete(d.slots, s.key)
+}

@@ -1,0 +1,151 @@
+package upgrade
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+var d0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func key(workload, tag, digest string) PushKey {
+	return PushKey{Workload: workload, Repository: "harbor.example.com/p/app", Tag: tag, Digest: digest}
+}
+
+func TestDeduperSeen(t *testing.T) {
+	steps := []struct {
+		name string
+		k    PushKey
+		at   time.Duration
+		want bool
+	}{
+		{"first delivery applies", key("1s1", "latest", "sha256:a"), 0, false},
+		{"repeat delivery of the same push does not redeploy", key("1s1", "latest", "sha256:a"), time.Minute, true},
+		{"another workload applies the same push", key("1s2", "latest", "sha256:a"), time.Minute, false},
+		{"another tag with the same digest applies", key("1s1", "1.2", "sha256:a"), time.Minute, false},
+		{"same mutable tag, new digest redeploys", key("1s1", "latest", "sha256:b"), 2 * time.Minute, false},
+		{"its repeat does not", key("1s1", "latest", "sha256:b"), 3 * time.Minute, true},
+		{"going back to the older digest redeploys", key("1s1", "latest", "sha256:a"), 4 * time.Minute, false},
+		{"no digest: can never be told apart, always applies", key("1s1", "latest", ""), 5 * time.Minute, false},
+		{"no digest again", key("1s1", "latest", ""), 5 * time.Minute, false},
+		{"the digest-less push did not replace the remembered digest", key("1s1", "latest", "sha256:a"), 6 * time.Minute, true},
+		{"just before the window ends", key("1s1", "latest", "sha256:a"), 4*time.Minute + DefaultDedupeWindow - time.Nanosecond, true},
+		{"after the window the push applies again", key("1s1", "latest", "sha256:a"), 4*time.Minute + DefaultDedupeWindow, false},
+	}
+	d := NewDeduper(DeduperOptions{})
+	for _, s := range steps {
+		if got := d.Seen(s.k, d0.Add(s.at)); got != s.want {
+			t.Fatalf("%s: Seen = %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
+func TestDeduperKeyOf(t *testing.T) {
+	pushes, _, err := Parse(ParseOptions{Format: FormatHarbor}, sample(t, "harbor_v2_push.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := NewDeduper(DeduperOptions{})
+	// Harbor retries the same delivery: the second parse of the same body is a repeat for the same service.
+	again, _, _ := Parse(ParseOptions{Format: FormatHarbor}, sample(t, "harbor_v2_push.json"))
+	if d.Seen(KeyOf("1s1", pushes[0]), d0) || !d.Seen(KeyOf("1s1", again[0]), d0.Add(time.Second)) {
+		t.Fatal("a redelivered Harbor push must be a repeat")
+	}
+	if k := KeyOf("1s1", pushes[0]); k != (PushKey{Workload: "1s1", Repository: "hub.harbor.com/test-webhook/debian",
+		Tag: "latest", Digest: "sha256:8a9e9863dbb6e10edb5adfe917c00da84e1700fa76e7ed02476aa6e6fb8ee0d8"}) {
+		t.Fatalf("KeyOf = %+v", k)
+	}
+}
+
+func TestDeduperForget(t *testing.T) {
+	d := NewDeduper(DeduperOptions{})
+	k := key("1s1", "latest", "sha256:a")
+	if d.Seen(k, d0) {
+		t.Fatal("first sighting")
+	}
+	// The upgrade failed: the registry's retry must apply.
+	d.Forget(k)
+	if d.Seen(k, d0.Add(time.Second)) {
+		t.Fatal("after Forget the retry is not a repeat")
+	}
+	// Forgetting another digest of the slot leaves the remembered one.
+	d.Forget(key("1s1", "latest", "sha256:other"))
+	if !d.Seen(k, d0.Add(2*time.Second)) {
+		t.Fatal("Forget of another digest must not drop the slot")
+	}
+	d.Forget(key("1s9", "x", "sha256:a")) // unknown slot: no effect
+	if d.Len() != 1 {
+		t.Fatalf("Len = %d, want 1", d.Len())
+	}
+}
+
+func TestDeduperBoundedMemory(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour, MaxEntries: 4})
+	for i := range 10 {
+		d.Seen(key(fmt.Sprint(i), "latest", "sha256:a"), d0.Add(time.Duration(i)*time.Second))
+		if d.Len() > 4 {
+			t.Fatalf("Len = %d after %d pushes, want <= 4", d.Len(), i+1)
+		}
+	}
+	// Remembered now: 6, 7, 8, 9 (oldest first).
+	if !d.Seen(key("9", "latest", "sha256:a"), d0.Add(time.Minute)) {
+		t.Fatal("the newest slot must be remembered")
+	}
+	// A changed slot moves to the back: after 6 changes, 7 is the oldest and goes first.
+	d.Seen(key("6", "latest", "sha256:b"), d0.Add(2*time.Minute))
+	d.Seen(key("new", "latest", "sha256:a"), d0.Add(3*time.Minute))
+	if !d.Seen(key("6", "latest", "sha256:b"), d0.Add(4*time.Minute)) {
+		t.Fatal("a recently changed slot must survive eviction")
+	}
+	if !d.Seen(key("8", "latest", "sha256:a"), d0.Add(4*time.Minute)) {
+		t.Fatal("slot 8 must still be remembered")
+	}
+	if d.Seen(key("7", "latest", "sha256:a"), d0.Add(4*time.Minute)) {
+		t.Fatal("the oldest slot must have been evicted")
+	}
+	// Expired slots are pruned on the next call.
+	d.Seen(key("late", "latest", "sha256:a"), d0.Add(3*time.Hour))
+	if d.Len() != 1 {
+		t.Fatalf("Len = %d after the window passed, want 1", d.Len())
+	}
+}
+
+func TestDeduperConcurrentUse(t *testing.T) {
+	big := NewDeduper(DeduperOptions{MaxEntries: 5000})
+	small := NewDeduper(DeduperOptions{MaxEntries: 50})
+	shared := key("1s1", "latest", "sha256:shared")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	firsts := 0
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 300 {
+				if !big.Seen(shared, d0) {
+					mu.Lock()
+					firsts++
+					mu.Unlock()
+				}
+				k := key(fmt.Sprintf("%d-%d", g, i), "latest", "sha256:a")
+				big.Seen(k, d0)
+				small.Seen(k, d0)
+				if i%7 == 0 {
+					big.Forget(k)
+					small.Forget(k)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if firsts != 1 {
+		t.Fatalf("the shared push applied %d times, want exactly once", firsts)
+	}
+	if small.Len() > 50 {
+		t.Fatalf("Len = %d, want <= 50", small.Len())
+	}
+	if want := 1 + 8*300 - 8*43; big.Len() != want {
+		t.Fatalf("big Len = %d, want %d", big.Len(), want)
+	}
+}
