@@ -217,9 +217,8 @@ func (x *Executor) GiveUp(key string, err error) {
 			continue
 		}
 		x.log.WithFields(logFields(key, in.entry.Snapshot().Driver)).WithError(err).Error("trigger given up")
-		in.finish(OutcomeFailed, err, Answer{Status: http.StatusServiceUnavailable, Body: reply{
-			ExecutionID: in.entry.ID(), Target: key, Decision: scale.Decision{Result: "failed"},
-			Message: "cattle kept failing; retry later: " + err.Error()}})
+		in.finish(OutcomeFailed, err, errorAnswer(http.StatusServiceUnavailable, in.entry.ID(), key,
+			"cattle kept failing; retry later: "+err.Error()))
 	}
 	if len(keep) > 0 {
 		x.book.putBack(key, keep)
@@ -243,7 +242,7 @@ func (x *Executor) Execute(ctx context.Context, t receivers.Trigger) receivers.O
 		a = x.executeForwardPost(ctx, e, t)
 	default:
 		e.Finish(OutcomeRejected, fmt.Errorf("unknown driver %q", rec.Driver))
-		a = Answer{Status: http.StatusBadRequest, Body: reply{ExecutionID: e.ID(), Message: "Invalid driver " + rec.Driver}}
+		a = errorAnswer(http.StatusBadRequest, e.ID(), "", "Invalid driver "+rec.Driver)
 	}
 	x.metrics.observe(rec.Driver, e.Snapshot().Outcome, a.Status, x.now().Sub(t.Received))
 	return receivers.Outcome{Status: a.Status, Body: a.Body}
@@ -268,8 +267,7 @@ func (x *Executor) awaitAnswer(ctx context.Context, in *intent) Answer {
 func (x *Executor) enqueueAndWait(ctx context.Context, in *intent, receiverID string) Answer {
 	if err := x.submit(ctx, in, receiverID); err != nil {
 		in.entry.Finish(OutcomeRejected, err)
-		return Answer{Status: http.StatusServiceUnavailable, Body: reply{ExecutionID: in.entry.ID(), Target: in.key,
-			Message: err.Error()}}
+		return errorAnswer(http.StatusServiceUnavailable, in.entry.ID(), in.key, err.Error())
 	}
 	return x.awaitAnswer(ctx, in)
 }

@@ -73,7 +73,7 @@ func (x *Executor) executeForwardPost(ctx context.Context, e *Entry, t receivers
 	f := x.forwarder
 	if f == nil {
 		e.Finish(OutcomeFailed, errors.New("forwardPost is not configured"))
-		return Answer{Status: http.StatusNotImplemented, Body: reply{ExecutionID: e.ID(), Message: "forwardPost is not configured"}}
+		return errorAnswer(http.StatusNotImplemented, e.ID(), "", "forwardPost is not configured")
 	}
 	target, err := f.target(t.Receiver.ForwardPost, t.Query)
 	if err != nil {
@@ -105,7 +105,7 @@ func (x *Executor) executeForwardPost(ctx context.Context, e *Entry, t receivers
 		call.Error, call.Millis = err.Error(), time.Since(start).Milliseconds()
 		e.AddCall(call)
 		e.Finish(OutcomeFailed, err)
-		return Answer{Status: http.StatusBadGateway, Body: reply{ExecutionID: e.ID(), Message: "forward: " + err.Error()}}
+		return errorAnswer(http.StatusBadGateway, e.ID(), "", "forward: "+err.Error())
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxForwardResponse))
@@ -113,7 +113,7 @@ func (x *Executor) executeForwardPost(ctx context.Context, e *Entry, t receivers
 	e.AddCall(call)
 	if err != nil {
 		e.Finish(OutcomeFailed, err)
-		return Answer{Status: http.StatusBadGateway, Body: reply{ExecutionID: e.ID(), Message: "forward: read answer: " + err.Error()}}
+		return errorAnswer(http.StatusBadGateway, e.ID(), "", "forward: read answer: "+err.Error())
 	}
 	e.SetDecision(fmt.Sprintf("forwarded, upstream answered %d", resp.StatusCode))
 	outcome := OutcomeDone

@@ -65,6 +65,24 @@ func (in *intent) finish(outcome string, err error, a Answer) {
 	in.answer(a)
 }
 
+// errorReply is the body of a 4xx or 5xx answer: the error JSON of the rest of the /v1-webhooks API
+// (webhook-service's shape, the code in statusCode and status always "Server Error"), plus the execution id and
+// target so the record can be found.
+type errorReply struct {
+	Type        string `json:"type"`
+	StatusCode  int    `json:"statusCode"`
+	Status      string `json:"status"`
+	Message     string `json:"message"`
+	ExecutionID string `json:"executionId"`
+	Target      string `json:"target,omitempty"`
+}
+
+// errorAnswer is an answer with status >= 400 in the API's error shape.
+func errorAnswer(status int, executionID, target, msg string) Answer {
+	return Answer{Status: status, Body: errorReply{Type: "error", StatusCode: status, Status: "Server Error",
+		Message: msg, ExecutionID: executionID, Target: target}}
+}
+
 func okAnswer(in *intent, d scale.Decision, msg string) Answer {
 	return Answer{Status: http.StatusOK, Body: reply{ExecutionID: in.entry.ID(), Decision: d, Target: in.key, Message: msg}}
 }

@@ -59,7 +59,7 @@ func ignored(e *Entry, target, reason string) Answer {
 func rejected(e *Entry, msg string) Answer {
 	e.SetDecision("rejected: " + msg)
 	e.Finish(OutcomeRejected, errors.New(msg))
-	return Answer{Status: http.StatusBadRequest, Body: reply{ExecutionID: e.ID(), Message: msg}}
+	return errorAnswer(http.StatusBadRequest, e.ID(), "", msg)
 }
 
 func (x *Executor) executeScaleService(ctx context.Context, e *Entry, t receivers.Trigger) Answer {
@@ -145,8 +145,9 @@ func (x *Executor) executeServiceUpgrade(ctx context.Context, e *Entry, t receiv
 				child.Finish(OutcomeRejected, err)
 				e.SetDecision("queue upgrades: " + err.Error())
 				e.Finish(OutcomeFailed, err)
-				return Answer{Status: http.StatusServiceUnavailable, Body: reply{ExecutionID: e.ID(), Message: err.Error(),
-					Targets: queued}}
+				// Upgrades queued so far stay queued; the sender's retry queues the rest (a push supersedes a
+				// pending one on the same service).
+				return errorAnswer(http.StatusServiceUnavailable, e.ID(), "", err.Error())
 			}
 			queued = append(queued, svc.ID)
 			ids = append(ids, child.ID())

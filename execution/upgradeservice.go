@@ -79,6 +79,10 @@ func (x *Executor) wantUpgrade(id string, in *intent) {
 	}
 	st.pending = in
 	st.waiting = ""
+	if st.running != nil {
+		// Recorded now: startUpgrade, which records why a push waits, runs only once the running upgrade is over.
+		in.entry.SetDecision("waiting: upgrade " + st.running.entry.ID() + " runs on the service")
+	}
 }
 
 // stepUpgrade moves a service's push work one step, from the service's current state in the cache. It runs for
