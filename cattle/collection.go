@@ -78,6 +78,15 @@ func (c *Client) list(ctx context.Context, schemaID string, opts ListOptions, ou
 	if err != nil {
 		return err
 	}
+	// Raw rows (what the cache's relist asks for) are handed over as collected: joining tens of thousands of
+	// rows into one array only to split it again would copy and re-parse the whole listing.
+	if raw, ok := out.(*[]json.RawMessage); ok {
+		if rows == nil {
+			rows = []json.RawMessage{}
+		}
+		*raw = rows
+		return nil
+	}
 	if err := json.Unmarshal(joinArray(rows), out); err != nil {
 		return fmt.Errorf("decode rows: %w", err)
 	}
@@ -153,7 +162,12 @@ func (c *Client) collect(ctx context.Context, next string, limit int) ([]json.Ra
 
 // joinArray renders raw JSON values as one JSON array.
 func joinArray(rows []json.RawMessage) []byte {
+	size := 2 + len(rows)
+	for _, r := range rows {
+		size += len(r)
+	}
 	var b bytes.Buffer
+	b.Grow(size)
 	b.WriteByte('[')
 	for i, r := range rows {
 		if i > 0 {

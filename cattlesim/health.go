@@ -84,6 +84,9 @@ func (s *Sim) scheduleHealthCheckLocked(r run) {
 // instanceChangedLocked is called after every change of an instance's state, health or placement: it refreshes
 // the derived fields of its services and host and lets an active service reconcile lost units.
 func (s *Sim) instanceChangedLocked(c *Object) {
+	if s.populating {
+		return // Populate computes the derived fields once, after its last insert
+	}
 	ids := c.StrSlice("serviceIds")
 	if id := c.Str("serviceId"); id != "" && !slices.Contains(ids, id) {
 		ids = append(ids, id)

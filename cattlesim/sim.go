@@ -135,6 +135,8 @@ type Sim struct {
 	// stalled marks objects ("<baseType>:<id>") whose state machines are held; parked holds their continuations.
 	stalled map[string]bool
 	parked  map[string][]func()
+	// populating holds back per-instance derived-field refreshes while Populate inserts (populate.go).
+	populating bool
 }
 
 // New builds an empty emulator (no projects, no keys). Use a seed (see seed.go) or the control API to fill it.

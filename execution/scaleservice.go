@@ -25,6 +25,11 @@ func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*inte
 	for _, in := range batch {
 		in.entry.Running()
 	}
+	if cached, ok := x.cache.Service(id); ok && busy(cached) {
+		// The cache is enough to know the service is busy: its next change queues the key again.
+		x.wait(key, batch, fmt.Sprintf("waiting: service is %s", cached.State))
+		return nil
+	}
 	start := time.Now()
 	svc, err := x.cattle.GetService(ctx, id)
 	recordCall(entries, http.MethodGet, "services/"+id, start, err)
