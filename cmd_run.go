@@ -5,6 +5,7 @@ import (
 
 	"github.com/rancher/scale-subscriber/app"
 	"github.com/rancher/scale-subscriber/config"
+	"github.com/rancher/scale-subscriber/notify"
 )
 
 func runFlags() []cli.Flag {
@@ -24,6 +25,14 @@ func runFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "max-ping-age", EnvVars: []string{"MAX_PING_AGE"}, Value: d.MaxPingAge, Usage: "/healthcheck fails when Cattle was silent for this long"},
 		&cli.StringFlag{Name: "log-level", EnvVars: []string{"LOG_LEVEL"}, Value: d.LogLevel, Usage: "debug, info, warn or error"},
 		&cli.StringFlag{Name: "log-format", EnvVars: []string{"LOG_FORMAT"}, Value: d.LogFormat, Usage: "text or json"},
+		&cli.StringFlag{Name: "smtp-host", EnvVars: []string{"SMTP_HOST"}, Usage: "mail server of e-mail notifications; empty disables e-mail"},
+		&cli.IntFlag{Name: "smtp-port", EnvVars: []string{"SMTP_PORT"}, Usage: "mail server port; default 587 (starttls), 465 (tls) or 25 (none)"},
+		&cli.StringFlag{Name: "smtp-tls", EnvVars: []string{"SMTP_TLS"}, Value: string(notify.TLSStartTLS), Usage: "starttls, tls or none"},
+		&cli.StringFlag{Name: "smtp-username", EnvVars: []string{"SMTP_USERNAME"}, Usage: "SMTP AUTH user; empty: no auth"},
+		&cli.StringFlag{Name: "smtp-password", EnvVars: []string{"SMTP_PASSWORD"}, Usage: "SMTP AUTH password (never logged)"},
+		&cli.StringFlag{Name: "smtp-ca-file", EnvVars: []string{"SMTP_CA_FILE"}, Usage: "PEM file of the CA the mail server's certificate must chain to (replaces the system roots)"},
+		&cli.StringFlag{Name: "smtp-from", EnvVars: []string{"SMTP_FROM"}, Usage: "sender address of notifications"},
+		&cli.BoolFlag{Name: "smtp-insecure-auth", EnvVars: []string{"SMTP_INSECURE_AUTH"}, Usage: "allow SMTP AUTH over an unencrypted connection (--smtp-tls none)"},
 	}
 }
 
@@ -53,6 +62,16 @@ func configFromFlags(c *cli.Context) config.Config {
 		MaxPingAge:          c.Duration("max-ping-age"),
 		LogLevel:            c.String("log-level"),
 		LogFormat:           c.String("log-format"),
+		SMTP: notify.SMTPConfig{
+			Host:              c.String("smtp-host"),
+			Port:              c.Int("smtp-port"),
+			TLSMode:           notify.TLSMode(c.String("smtp-tls")),
+			Username:          c.String("smtp-username"),
+			Password:          c.String("smtp-password"),
+			CAFile:            c.String("smtp-ca-file"),
+			From:              c.String("smtp-from"),
+			AllowInsecureAuth: c.Bool("smtp-insecure-auth"),
+		},
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/rancher/scale-subscriber/execution"
 	"github.com/rancher/scale-subscriber/handlers"
 	"github.com/rancher/scale-subscriber/healthcheck"
+	"github.com/rancher/scale-subscriber/notify"
 	"github.com/rancher/scale-subscriber/receivers"
 )
 
@@ -59,6 +60,7 @@ type App struct {
 	health     *healthcheck.Server
 	metrics    *events.Metrics
 
+	notifier    *notify.Notifier
 	executor    *execution.Executor
 	api         *receivers.API
 	apiListener net.Listener
@@ -145,6 +147,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 			a.executor.GiveUp(key, err)
 		},
 	}); err != nil {
+		return nil, err
+	}
+	if err := a.buildNotifier(); err != nil {
 		return nil, err
 	}
 	if err := a.buildReceivers(opts.Listener); err != nil {
@@ -246,6 +251,7 @@ func (a *App) Run(ctx context.Context) error {
 	g.Go(func() error { return wrap("cache informer", a.informer.Run(gctx)) })
 	g.Go(func() error { return wrap("workers", a.workers.Run(gctx)) })
 	g.Go(func() error { return wrap("healthcheck server", a.health.Run(gctx)) })
+	g.Go(func() error { return wrap("notifier", a.notifier.Run(gctx)) })
 	a.log.WithField("workers", a.cfg.Workers).Info("scale-subscriber running")
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/rancher/scale-subscriber/notify"
 )
 
 // Config is everything `scale-subscriber run` needs. main fills it from flags (each with an env var).
@@ -36,6 +38,8 @@ type Config struct {
 	// LogLevel and LogFormat configure logrus.
 	LogLevel  string
 	LogFormat string
+	// SMTP is the mail server of e-mail notifications; an empty Host disables e-mail.
+	SMTP notify.SMTPConfig
 }
 
 // Defaults returns a Config with every default filled in.
@@ -56,6 +60,11 @@ func Defaults() Config {
 // Validate reports every problem at once, phrased for the person starting the service.
 func (c Config) Validate() error {
 	var errs []error
+	if c.SMTP.Host != "" {
+		if err := c.SMTP.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("smtp settings (--smtp-*): %w", err))
+		}
+	}
 	if c.CattleURL == "" {
 		errs = append(errs, errors.New("cattle url is required (--cattle-url or CATTLE_URL)"))
 	} else if u, err := url.Parse(c.CattleURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
