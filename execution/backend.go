@@ -22,6 +22,10 @@ type Cattle interface {
 type Cache interface {
 	Service(id string) (*cattle.Service, bool)
 	ServicesWithRepository(repository string) []*cattle.Service
+	// InstancesOfService gives the containers whose health gates an upgrade's finish.
+	InstancesOfService(serviceID string) []*cattle.Instance
+	// Receiver finds the receiver of an upgrade adopted after a restart, for its deadline and grace.
+	Receiver(id string) (*cattle.GenericObject, bool)
 }
 
 // Enqueuer adds keys to the shared work queue.

@@ -7,6 +7,10 @@
 //
 // The decisions themselves live in the backend-neutral packages scale and upgrade; this package converts Cattle
 // objects to their types, performs the Cattle calls, records every execution in a bounded history (served at
-// /v1-webhooks/executions) and drives upgrades to completion from resource.change events: the service showing
-// "upgraded" is what triggers finishupgrade, not a poll.
+// /v1-webhooks/executions, each with its steps) and drives upgrades to completion from resource.change events,
+// not a poll: finishupgrade once the service shows "upgraded" and every new container is healthy, rollback when
+// they stay unhealthy past a grace, Cattle reports an error or the deadline passes (the grace and the deadline
+// are delayed re-adds of the service's key, after which the state is read again). Upgrades are marked in their
+// launch configs (MarkerLabel), so after a restart those in flight are adopted from Cattle's state. Options.OnFinal
+// hears of every execution's final outcome once (the outcome notifications' hook).
 package execution

@@ -17,6 +17,7 @@ import (
 	"github.com/rancher/scale-subscriber/handlers"
 	"github.com/rancher/scale-subscriber/receivers"
 	"github.com/rancher/scale-subscriber/scale"
+	"github.com/rancher/scale-subscriber/upgrade"
 )
 
 // EventName is the name of the event a trigger becomes; it is routed locally, never subscribed from Cattle.
@@ -42,6 +43,12 @@ type Options struct {
 	MaxWaiting int
 	// Deduper recognises repeated Alertmanager notifications; a default one when nil.
 	Deduper *alertmanager.Deduper
+	// PushDeduper recognises a registry's repeated delivery of a push already applied (same digest); a
+	// default one when nil.
+	PushDeduper *upgrade.Deduper
+	// OnFinal, when set, is called once for every execution record when it reaches its final outcome (see
+	// History.OnFinal): the hook outcome notifications hang on. It must not block.
+	OnFinal func(Record)
 	Logger  logrus.FieldLogger
 	Metrics *Metrics
 	// Now is the clock (time.Now when nil).
@@ -60,6 +67,7 @@ type Executor struct {
 	upgrades  upgrades
 	cooldown  *scale.Cooldown
 	deduper   *alertmanager.Deduper
+	pushes    *upgrade.Deduper
 	timeout   time.Duration
 	log       logrus.FieldLogger
 	metrics   *Metrics
@@ -81,6 +89,7 @@ func New(opts Options) (*Executor, error) {
 		book:      NewBook(opts.MaxWaiting),
 		cooldown:  scale.NewCooldown(scale.DefaultCooldownEntries),
 		deduper:   opts.Deduper,
+		pushes:    opts.PushDeduper,
 		timeout:   opts.AnswerTimeout,
 		log:       opts.Logger,
 		metrics:   opts.Metrics,
@@ -94,6 +103,12 @@ func New(opts Options) (*Executor, error) {
 	}
 	if x.deduper == nil {
 		x.deduper = alertmanager.NewDeduper(alertmanager.DeduperOptions{})
+	}
+	if x.pushes == nil {
+		x.pushes = upgrade.NewDeduper(upgrade.DeduperOptions{})
+	}
+	if opts.OnFinal != nil {
+		x.history.OnFinal(opts.OnFinal)
 	}
 	if x.timeout <= 0 {
 		x.timeout = DefaultAnswerTimeout

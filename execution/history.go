@@ -17,7 +17,16 @@ const (
 	OutcomeRejected = "rejected"
 	// OutcomeAccepted ends the record of a push trigger whose upgrades were queued (each has its own record).
 	OutcomeAccepted = "accepted"
+	// OutcomeRolledBack ends an upgrade that was rolled back (new containers unhealthy, an error in Cattle, the
+	// deadline passed): the service runs its previous image again.
+	OutcomeRolledBack = "rolled-back"
+	// OutcomeTimedOut ends an upgrade that did not finish by its deadline and was left as it was, because the
+	// receiver has rollbackOnFailure false.
+	OutcomeTimedOut = "timed-out"
 )
+
+// maxSteps bounds the steps a record keeps; later steps replace the last one and are counted as omitted.
+const maxSteps = 100
 
 // DefaultHistorySize is how many executions the history keeps when HistoryOptions.Size is zero.
 const DefaultHistorySize = 1000
@@ -30,6 +39,19 @@ type Call struct {
 	Status int    `json:"status,omitempty"`
 	Error  string `json:"error,omitempty"`
 	Millis int64  `json:"millis"`
+}
+
+// Step is one thing that happened during an execution ("upgrade started", "new containers healthy 2/3").
+type Step struct {
+	Time    time.Time `json:"time"`
+	Message string    `json:"message"`
+}
+
+// ImageChange is the image an upgrade moves a service from and to.
+type ImageChange struct {
+	Old    string `json:"old,omitempty"`
+	New    string `json:"new"`
+	Digest string `json:"digest,omitempty"`
 }
 
 // Record is one execution of a receiver trigger: what came in, what was decided, which Cattle calls were made
@@ -54,6 +76,11 @@ type Record struct {
 	// QueuedMillis is the wait between receipt and start; RunMillis the time from start to finish.
 	QueuedMillis int64 `json:"queuedMillis"`
 	RunMillis    int64 `json:"runMillis"`
+	// Image is set by upgrades: the primary (or first changed) image before and after.
+	Image *ImageChange `json:"image,omitempty"`
+	// Steps are what happened, oldest first; at most maxSteps are kept (StepsOmitted counts the rest).
+	Steps        []Step `json:"steps"`
+	StepsOmitted int    `json:"stepsOmitted,omitempty"`
 }
 
 func (r *Record) clone() Record {
@@ -61,6 +88,14 @@ func (r *Record) clone() Record {
 	c.Calls = slices.Clone(r.Calls)
 	if c.Calls == nil {
 		c.Calls = []Call{}
+	}
+	c.Steps = slices.Clone(r.Steps)
+	if c.Steps == nil {
+		c.Steps = []Step{}
+	}
+	if r.Image != nil {
+		img := *r.Image
+		c.Image = &img
 	}
 	return c
 }
@@ -74,6 +109,8 @@ type History struct {
 	next int
 	seq  uint64
 	now  func() time.Time
+	// onFinal is called once per record when it gets its final outcome (see OnFinal).
+	onFinal func(Record)
 }
 
 // NewHistory returns a history that keeps the last size executions (DefaultHistorySize when size <= 0).
@@ -85,6 +122,16 @@ func NewHistory(size int, now func() time.Time) *History {
 		now = time.Now
 	}
 	return &History{size: size, now: now}
+}
+
+// OnFinal sets f to be called once for every record when it reaches its final outcome (done, rolled-back,
+// timed-out, failed, ignored, rejected, accepted), with a copy of the record. It is called on the goroutine
+// that finished the execution (a worker), after the history's lock is released, so it must not block: queue
+// the work (notify.Notifier.Notify returns at once). Set it before executions start.
+func (h *History) OnFinal(f func(Record)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.onFinal = f
 }
 
 // Start records a new execution received at received and returns its handle.
@@ -164,6 +211,23 @@ func (e *Entry) SetInput(s string) { e.update(func(r *Record) { r.Input = s }) }
 // SetDecision records the driver's decision.
 func (e *Entry) SetDecision(s string) { e.update(func(r *Record) { r.Decision = s }) }
 
+// SetImage records the image change of an upgrade.
+func (e *Entry) SetImage(c ImageChange) { e.update(func(r *Record) { r.Image = &c }) }
+
+// Step appends a step, stamped with the history's clock. Past maxSteps the last step is replaced, so the
+// newest is always visible.
+func (e *Entry) Step(msg string) {
+	now := e.h.now()
+	e.update(func(r *Record) {
+		if len(r.Steps) >= maxSteps {
+			r.Steps[len(r.Steps)-1] = Step{Time: now, Message: msg}
+			r.StepsOmitted++
+			return
+		}
+		r.Steps = append(r.Steps, Step{Time: now, Message: msg})
+	})
+}
+
 // AddCall records a Cattle call.
 func (e *Entry) AddCall(c Call) { e.update(func(r *Record) { r.Calls = append(r.Calls, c) }) }
 
@@ -180,10 +244,16 @@ func (e *Entry) Running() {
 	})
 }
 
-// Finish records the final outcome; err (may be nil) says why it failed.
+// Finish records the final outcome; err (may be nil) says why it failed. The first Finish of a record calls
+// the history's OnFinal hook.
 func (e *Entry) Finish(outcome string, err error) {
 	now := e.h.now()
+	var final func(Record)
+	var snapshot Record
 	e.update(func(r *Record) {
+		if r.Finished == nil {
+			final = e.h.onFinal
+		}
 		r.Finished = &now
 		r.Outcome = outcome
 		if err != nil {
@@ -196,7 +266,20 @@ func (e *Entry) Finish(outcome string, err error) {
 			r.QueuedMillis = now.Sub(r.Received).Milliseconds()
 		}
 		r.RunMillis = now.Sub(start).Milliseconds()
+		if final != nil {
+			snapshot = r.clone()
+		}
 	})
+	if final != nil {
+		final(snapshot)
+	}
+}
+
+// Finished reports whether the record has its final outcome.
+func (e *Entry) Finished() bool {
+	e.h.mu.Lock()
+	defer e.h.mu.Unlock()
+	return e.r.Finished != nil
 }
 
 // Snapshot returns a copy of the record.

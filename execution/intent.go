@@ -45,8 +45,13 @@ type intent struct {
 type upgradeWork struct {
 	push     upgrade.Push
 	selector map[string]string
-	tag      string
+	policy   upgrade.Policy
 	strategy upgrade.Strategy
+	safety   safety
+	// receiverID goes into the marker label of the upgrade.
+	receiverID string
+	// dedupe is the push's key in the executor's push deduper, forgotten when the push is not applied.
+	dedupe upgrade.PushKey
 }
 
 func newIntent(key string, e *Entry) *intent {

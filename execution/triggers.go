@@ -104,14 +104,27 @@ func (x *Executor) executeScaleHost(ctx context.Context, e *Entry, t receivers.T
 	return x.enqueueAndWait(ctx, in, t.Receiver.ID)
 }
 
-// executeServiceUpgrade parses the push, selects the services it concerns from the cache and queues one upgrade
-// per service; the sender gets 202 once they are queued. Each service's upgrade has its own execution record.
+// executeServiceUpgrade authenticates the delivery (when the receiver has a secret), parses the pushes in the
+// receiver's format, selects the services each concerns from the cache under the receiver's tag policy and
+// queues one upgrade per service; the sender gets 202 once they are queued. Each service's upgrade has its own
+// execution record. A forged or unsigned delivery to a receiver with a secret is the one 401 answer.
 func (x *Executor) executeServiceUpgrade(ctx context.Context, e *Entry, t receivers.Trigger) Answer {
 	cfg := t.Receiver.ServiceUpgrade
-	ucfg := upgrade.Config{ServiceSelector: cfg.ServiceSelector, Tag: cfg.Tag, PayloadFormat: cfg.PayloadFormat,
-		AddressType: cfg.AddressType, BatchSize: cfg.BatchSize, IntervalMillis: cfg.IntervalMillis,
-		StartFirst: cfg.StartFirst}
-	pushes, reason, err := upgrade.ParsePayload(cfg.PayloadFormat, cfg.AddressType, t.Body)
+	ucfg := cfg.UpgradeConfig()
+	if cfg.Secret != "" {
+		if err := upgrade.VerifyGitHubSignature(cfg.Secret, t.Body, t.Header.Get(upgrade.GitHubSignatureHeader)); err != nil {
+			e.SetInput(fmt.Sprintf("%d-byte body", len(t.Body)))
+			e.SetDecision("refused: " + err.Error())
+			e.Finish(OutcomeRejected, err)
+			x.log.WithField("receiver_id", t.Receiver.ID).WithError(err).Warn("push with a bad signature refused")
+			return errorAnswer(http.StatusUnauthorized, e.ID(), "", err.Error())
+		}
+	}
+	policy, err := ucfg.Policy()
+	if err != nil {
+		return rejected(e, "receiver config: "+err.Error())
+	}
+	pushes, reason, err := upgrade.Parse(ucfg.ParseOptions(), t.Body)
 	if err != nil {
 		e.SetInput(fmt.Sprintf("%d-byte %s payload", len(t.Body), formatName(cfg.PayloadFormat)))
 		return rejected(e, err.Error())
@@ -124,24 +137,39 @@ func (x *Executor) executeServiceUpgrade(ctx context.Context, e *Entry, t receiv
 	for i, p := range pushes {
 		images[i] = p.Repository + ":" + p.Tag
 	}
-	e.SetInput("push " + strings.Join(images, ", "))
+	e.SetInput(fmt.Sprintf("push %s (%s)", strings.Join(images, ", "), pushes[0].Source))
 	strategy := ucfg.Strategy()
-	var queued, ids []string
-	var skipped []string
+	s := safetyOf(cfg)
+	now := x.now()
+	var queued, ids, skipped []string
 	for _, p := range pushes {
-		if p.Tag != cfg.Tag {
-			skipped = append(skipped, fmt.Sprintf("tag %q is not %q", p.Tag, cfg.Tag))
+		if ok, why := policy.Admits(p.Tag); !ok {
+			skipped = append(skipped, why)
 			continue
 		}
 		for _, svc := range x.cache.ServicesWithRepository(p.Repository) {
-			if _, ok, _ := upgrade.Plan(workloadOf(svc), cfg.ServiceSelector, p, cfg.Tag); !ok {
+			w := workloadOf(svc)
+			if _, ok, why := upgrade.PlanPolicy(w, cfg.ServiceSelector, p, policy); !ok {
+				if selected(w, cfg.ServiceSelector) {
+					// Say why a service the receiver selects is left alone (a semver policy refusing the tag);
+					// services it does not select are not its business.
+					skipped = append(skipped, svc.ID+": "+why)
+				}
+				continue
+			}
+			dedupe := upgrade.KeyOf(svc.ID, p)
+			if x.pushes.Seen(dedupe, now) {
+				skipped = append(skipped, fmt.Sprintf("%s: repeat delivery of %s@%s, already applied", svc.ID, p.Image, p.Digest))
 				continue
 			}
 			child := x.history.Start(t.Receiver.ID, t.Receiver.Name, t.Receiver.Driver, t.Received)
 			child.SetInput(fmt.Sprintf("push %s:%s (trigger %s)", p.Repository, p.Tag, e.ID()))
+			child.Step("queued by trigger " + e.ID())
 			in := newIntent(events.Key(cache.KindService, svc.ID), child)
-			in.upgrade = &upgradeWork{push: p, selector: cfg.ServiceSelector, tag: cfg.Tag, strategy: strategy}
+			in.upgrade = &upgradeWork{push: p, selector: cfg.ServiceSelector, policy: policy, strategy: strategy,
+				safety: s, receiverID: t.Receiver.ID, dedupe: dedupe}
 			if err := x.submit(ctx, in, t.Receiver.ID); err != nil {
+				x.pushes.Forget(dedupe)
 				child.Finish(OutcomeRejected, err)
 				e.SetDecision("queue upgrades: " + err.Error())
 				e.Finish(OutcomeFailed, err)
@@ -165,7 +193,17 @@ func (x *Executor) executeServiceUpgrade(ctx context.Context, e *Entry, t receiv
 	e.Finish(OutcomeAccepted, nil)
 	return Answer{Status: http.StatusAccepted, Body: reply{ExecutionID: e.ID(),
 		Decision: scale.Decision{Result: "accepted"}, Targets: queued,
-		Message: "upgrades queued; they finish when each service shows upgraded"}}
+		Message: "upgrades queued; each finishes once its new containers are healthy, or is rolled back"}}
+}
+
+// selected reports whether a launch config of w matches the receiver's selector.
+func selected(w upgrade.Workload, selector map[string]string) bool {
+	for _, lc := range w.LaunchConfigs {
+		if upgrade.MatchLabels(selector, lc.Labels) {
+			return true
+		}
+	}
+	return false
 }
 
 func formatName(f string) string {

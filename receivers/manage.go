@@ -22,6 +22,10 @@ type receiverInput struct {
 	ScaleHostConfig      *ScaleHostConfig      `json:"scaleHostConfig"`
 	ServiceUpgradeConfig *ServiceUpgradeConfig `json:"serviceUpgradeConfig"`
 	ForwardPostConfig    *ForwardPostConfig    `json:"forwardPostConfig"`
+	// secretGiven says the body's serviceUpgradeConfig has a "secret" member (a value, "" or null). Secrets are
+	// never rendered, so a client that sends back what it read sends none: an update without the member keeps
+	// the stored secret, and only an explicit "" or null removes it.
+	secretGiven bool
 }
 
 // applyConfig copies the input's config for r.Driver into r and reports whether the input had one.
@@ -40,6 +44,8 @@ func (in *receiverInput) applyConfig(r *Receiver) bool {
 	case DriverServiceUpgrade:
 		if in.ServiceUpgradeConfig != nil {
 			r.ServiceUpgrade = *in.ServiceUpgradeConfig
+			// Rendered only; a client sending back what it read must not store it.
+			r.ServiceUpgrade.SecretSet = false
 			return true
 		}
 	case DriverForwardPost:
@@ -65,6 +71,14 @@ func (a *API) decodeInput(r *http.Request) (receiverInput, error) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return receiverInput{}, fail(http.StatusBadRequest, "Bad request body: %v", err)
 	}
+	var probe struct {
+		ServiceUpgradeConfig *struct {
+			Secret json.RawMessage `json:"secret"`
+		} `json:"serviceUpgradeConfig"`
+	}
+	// It decoded above, so it decodes here.
+	_ = json.Unmarshal(body, &probe)
+	in.secretGiven = probe.ServiceUpgradeConfig != nil && probe.ServiceUpgradeConfig.Secret != nil
 	return in, nil
 }
 
@@ -209,6 +223,9 @@ func (a *API) updateReceiver(w http.ResponseWriter, r *http.Request, id string) 
 			ScaleServiceConfig{}, ScaleHostConfig{}, ServiceUpgradeConfig{}, ForwardPostConfig{}
 	}
 	in.applyConfig(&next)
+	if next.Driver == DriverServiceUpgrade && cur.Driver == DriverServiceUpgrade && !in.secretGiven {
+		next.ServiceUpgrade.Secret = cur.ServiceUpgrade.Secret
+	}
 	next.setType()
 	if err := a.validate(r.Context(), &next); err != nil {
 		return err

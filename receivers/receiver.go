@@ -1,6 +1,11 @@
 package receivers
 
-import "slices"
+import (
+	"slices"
+	"time"
+
+	"github.com/rancher/scale-subscriber/upgrade"
+)
 
 // Driver names, as webhook-service registered them. The JSON member holding a driver's config is the name
 // with "Config" appended (scaleService → scaleServiceConfig).
@@ -92,7 +97,9 @@ type ScaleHostConfig struct {
 }
 
 // ServiceUpgradeConfig is serviceUpgradeConfig. IntervalMillis keeps the original's meaning for old receivers:
-// values below 100 are seconds (the original multiplied by 1000); the execution layer converts.
+// values below 100 are seconds (the original multiplied by 1000); the execution layer converts. Every member
+// after StartFirst is ours and omitted when unset, so a receiver of the original is stored and rendered
+// exactly as before.
 type ServiceUpgradeConfig struct {
 	ServiceSelector map[string]string `json:"serviceSelector,omitempty"`
 	Tag             string            `json:"tag,omitempty"`
@@ -101,7 +108,78 @@ type ServiceUpgradeConfig struct {
 	BatchSize       int64             `json:"batchSize,omitempty"`
 	IntervalMillis  int64             `json:"intervalMillis,omitempty"`
 	StartFirst      bool              `json:"startFirst,omitempty"`
-	Type            string            `json:"type,omitempty"`
+	// TagPolicy and TagPattern choose the pushed tags accepted (upgrade.Config.Policy): "exact" (default, Tag),
+	// "glob" and "regex" (TagPattern), "semver-major", "semver-minor", "semver-patch".
+	TagPolicy  string `json:"tagPolicy,omitempty"`
+	TagPattern string `json:"tagPattern,omitempty"`
+	// RegistryAliases map the registry host a payload reports to the host services pull from.
+	RegistryAliases map[string]string `json:"registryAliases,omitempty"`
+	// Secret, when set, is the key of the X-Hub-Signature-256 HMAC every delivery must carry (GitHub's
+	// webhook secret). Write-only: stored, never rendered (SecretSet says whether there is one), never logged.
+	Secret string `json:"secret,omitempty"`
+	// SecretSet is rendered true when the receiver has a secret; it is ignored on input and never stored.
+	SecretSet bool `json:"secretSet,omitempty"`
+	// FinishTimeoutSeconds bounds an upgrade from its start to finishupgrade (DefaultFinishTimeoutSeconds when
+	// 0); past it the upgrade is rolled back (or left, see RollbackOnFailure).
+	FinishTimeoutSeconds int64 `json:"finishTimeoutSeconds,omitempty"`
+	// UnhealthyGraceSeconds is how long new containers may stay unhealthy before the upgrade is rolled back
+	// (DefaultUnhealthyGraceSeconds when 0).
+	UnhealthyGraceSeconds int64 `json:"unhealthyGraceSeconds,omitempty"`
+	// RollbackOnFailure says whether a failed upgrade (unhealthy past the grace, an error, the deadline) is
+	// rolled back: true when unset; false leaves the service as it is, for a human, and reports it.
+	RollbackOnFailure *bool  `json:"rollbackOnFailure,omitempty"`
+	Type              string `json:"type,omitempty"`
+}
+
+// Defaults of the upgrade safety members of serviceUpgradeConfig.
+const (
+	// DefaultFinishTimeoutSeconds: Cattle's default batch interval is 2 s, so ten minutes covers a service of
+	// a few dozen containers with slow health checks.
+	DefaultFinishTimeoutSeconds = 600
+	// DefaultUnhealthyGraceSeconds: long enough for a health check's retries (Rancher's default check is every
+	// 2 s with 3 failures to turn unhealthy) to let a flapping container recover.
+	DefaultUnhealthyGraceSeconds = 60
+	// MaxUpgradeSeconds bounds both (a week): larger values are refused, and read as the bound when stored by
+	// another program, so a duration never overflows.
+	MaxUpgradeSeconds = 7 * 24 * 3600
+)
+
+// FinishTimeout is the upgrade's deadline, from its start to finishupgrade.
+func (c ServiceUpgradeConfig) FinishTimeout() time.Duration {
+	return seconds(c.FinishTimeoutSeconds, DefaultFinishTimeoutSeconds)
+}
+
+// UnhealthyGrace is how long new containers may be unhealthy before the upgrade counts as failed.
+func (c ServiceUpgradeConfig) UnhealthyGrace() time.Duration {
+	return seconds(c.UnhealthyGraceSeconds, DefaultUnhealthyGraceSeconds)
+}
+
+// seconds converts a stored number of seconds, def when not positive, at most MaxUpgradeSeconds.
+func seconds(v, def int64) time.Duration {
+	if v <= 0 {
+		v = def
+	}
+	return time.Duration(min(v, MaxUpgradeSeconds)) * time.Second
+}
+
+// RollsBack reports whether a failed upgrade is rolled back (the default) rather than left for a human.
+func (c ServiceUpgradeConfig) RollsBack() bool {
+	return c.RollbackOnFailure == nil || *c.RollbackOnFailure
+}
+
+// UpgradeConfig is the upgrade package's view of the config (policy, parsing, strategy, validation).
+func (c ServiceUpgradeConfig) UpgradeConfig() upgrade.Config {
+	return upgrade.Config{ServiceSelector: c.ServiceSelector, Tag: c.Tag, TagPolicy: c.TagPolicy,
+		TagPattern: c.TagPattern, PayloadFormat: c.PayloadFormat, AddressType: c.AddressType,
+		BatchSize: c.BatchSize, IntervalMillis: c.IntervalMillis, StartFirst: c.StartFirst,
+		RegistryAliases: c.RegistryAliases}
+}
+
+// redacted is the config as the API shows it: without the secret, saying whether there is one.
+func (c ServiceUpgradeConfig) redacted() ServiceUpgradeConfig {
+	c.SecretSet = c.Secret != ""
+	c.Secret = ""
+	return c
 }
 
 // ForwardPostConfig is forwardPostConfig: the trigger is relayed to <cattle>/r/projects/<projectId>/<serviceName>:<port><path>.

@@ -56,7 +56,8 @@ func (a *API) render(r *http.Request, c caller, rcv Receiver) receiverResource {
 	case DriverScaleHost:
 		out.ScaleHostConfig = rcv.ScaleHost
 	case DriverServiceUpgrade:
-		out.ServiceUpgradeConfig = rcv.ServiceUpgrade
+		// The secret is write-only.
+		out.ServiceUpgradeConfig = rcv.ServiceUpgrade.redacted()
 	case DriverForwardPost:
 		out.ForwardPostConfig = rcv.ForwardPost
 	}

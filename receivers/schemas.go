@@ -4,12 +4,15 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/rancher/scale-subscriber/upgrade"
 )
 
 // The schemas reproduce what webhook-service generated with go-rancher's client.Schemas.AddType (field types
 // from Go kinds, "map[string]" for maps, plural = id + "s") and its drivers' CustomizeSchema (enums, defaults,
 // minimums), plus what we add: PUT on receivers (update:true on the fields it changes), cooldownSeconds,
-// onResolved, hostTemplateId, and the azure payload format.
+// onResolved, hostTemplateId, the azure and newer payload formats, tag policies, registry aliases, the
+// write-only secret and the upgrade safety members.
 
 // schemaField is go-rancher's client.Field as JSON.
 type schemaField struct {
@@ -119,12 +122,24 @@ func schemaDefinitions() []schema {
 		{ID: DriverServiceUpgrade, ResourceMethods: get, ResourceFields: withMembers(resourceFields(), map[string]schemaField{
 			"serviceSelector": configField("map[string]"),
 			"tag":             configField("string"),
-			"payloadFormat":   enumField(PayloadDockerHub, PayloadDockerHub, PayloadAliCloud, PayloadAzure),
-			"addressType":     enumField(AddressRegistry, AddressRegistry, AddressRegistryInternal, AddressRegistryVPC),
-			"batchSize":       minField(1, 1),
-			"intervalMillis":  minField(2, 1),
-			"startFirst":      {Type: "bool", Create: true, Update: true, Default: false},
-			"type":            configField("string"),
+			"payloadFormat": enumField(PayloadDockerHub, PayloadDockerHub, PayloadAliCloud, PayloadAzure,
+				upgrade.FormatHarbor, upgrade.FormatQuay, upgrade.FormatGHCR, upgrade.FormatCustom,
+				upgrade.FormatDistribution, upgrade.FormatAuto),
+			"addressType":    enumField(AddressRegistry, AddressRegistry, AddressRegistryInternal, AddressRegistryVPC),
+			"batchSize":      minField(1, 1),
+			"intervalMillis": minField(2, 1),
+			"startFirst":     {Type: "bool", Create: true, Update: true, Default: false},
+			"tagPolicy": enumField(upgrade.PolicyExact, upgrade.PolicyExact, upgrade.PolicyGlob, upgrade.PolicyRegex,
+				upgrade.PolicySemverMajor, upgrade.PolicySemverMinor, upgrade.PolicySemverPatch),
+			"tagPattern":      configField("string"),
+			"registryAliases": configField("map[string]"),
+			// Write-only: accepted on create and update, never rendered (secretSet says whether one is set).
+			"secret":                configField("password"),
+			"secretSet":             {Type: "bool"},
+			"finishTimeoutSeconds":  minField(DefaultFinishTimeoutSeconds, 0),
+			"unhealthyGraceSeconds": minField(DefaultUnhealthyGraceSeconds, 0),
+			"rollbackOnFailure":     {Type: "bool", Create: true, Update: true, Default: true},
+			"type":                  configField("string"),
 		})},
 		{ID: DriverForwardPost, ResourceMethods: get, ResourceFields: withMembers(resourceFields(), map[string]schemaField{
 			"projectId":   configField("string"),

@@ -57,6 +57,12 @@ func decodeReceiver(obj *cattle.GenericObject, projectID string) (Receiver, erro
 	return r, nil
 }
 
+// DecodeStored reads a stored receiver genericObject as the API and the trigger endpoint read it. The
+// execution layer uses it to find the config of a receiver whose in-flight upgrade it adopts after a restart.
+func DecodeStored(obj *cattle.GenericObject, projectID string) (Receiver, error) {
+	return decodeReceiver(obj, projectID)
+}
+
 // newGenericObject is the create input storing r under key, as the original wrote it.
 func newGenericObject(r Receiver, key string) (cattle.GenericObject, error) {
 	cfg, err := json.Marshal(r.config())
@@ -218,13 +224,27 @@ func decodeStoredConfig(r *Receiver, raw json.RawMessage) error {
 			BatchSize       flexInt       `json:"batchSize"`
 			IntervalMillis  flexInt       `json:"intervalMillis"`
 			StartFirst      flexBool      `json:"startFirst"`
+			TagPolicy       flexString    `json:"tagPolicy"`
+			TagPattern      flexString    `json:"tagPattern"`
+			RegistryAliases cattle.Labels `json:"registryAliases"`
+			Secret          flexString    `json:"secret"`
+			FinishTimeout   flexInt       `json:"finishTimeoutSeconds"`
+			UnhealthyGrace  flexInt       `json:"unhealthyGraceSeconds"`
+			// A pointer, so "not stored" (the default, true) differs from false.
+			RollbackOnFailure *flexBool `json:"rollbackOnFailure"`
 		}
 		if err := json.Unmarshal(raw, &c); err != nil {
 			return fmt.Errorf("serviceUpgrade config: %w", err)
 		}
 		r.ServiceUpgrade = ServiceUpgradeConfig{ServiceSelector: selector(c.ServiceSelector), Tag: string(c.Tag),
 			PayloadFormat: string(c.PayloadFormat), AddressType: string(c.AddressType), BatchSize: int64(c.BatchSize),
-			IntervalMillis: int64(c.IntervalMillis), StartFirst: bool(c.StartFirst)}
+			IntervalMillis: int64(c.IntervalMillis), StartFirst: bool(c.StartFirst), TagPolicy: string(c.TagPolicy),
+			TagPattern: string(c.TagPattern), RegistryAliases: selector(c.RegistryAliases), Secret: string(c.Secret),
+			FinishTimeoutSeconds: int64(c.FinishTimeout), UnhealthyGraceSeconds: int64(c.UnhealthyGrace)}
+		if c.RollbackOnFailure != nil {
+			v := bool(*c.RollbackOnFailure)
+			r.ServiceUpgrade.RollbackOnFailure = &v
+		}
 	case DriverForwardPost:
 		var c struct {
 			ProjectID   flexString `json:"projectId"`

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/upgrade"
 )
 
 func storedObject(t *testing.T, driver, url, config string) *cattle.GenericObject {
@@ -132,12 +133,13 @@ func TestKeys(t *testing.T) {
 	}
 }
 
-// TestValidTagAndID: the original's Docker tag rule and the Cattle id shape.
+// TestValidTagAndID: the original's Docker tag rule (upgrade.ValidTag, which create validation runs) and the
+// Cattle id shape.
 func TestValidTagAndID(t *testing.T) {
 	for tag, want := range map[string]bool{"1.14": true, "latest": true, "v1_2-rc.3": true, "_x": true,
 		".1": false, "-1": false, "": false, "a:b": false, "a/b": false, strings.Repeat("a", 128): true, strings.Repeat("a", 129): false} {
-		if validTag(tag) != want {
-			t.Errorf("validTag(%q) = %v", tag, !want)
+		if upgrade.ValidTag(tag) != want {
+			t.Errorf("upgrade.ValidTag(%q) = %v", tag, !want)
 		}
 	}
 	for id, want := range map[string]bool{"1go4": true, "1s12": true, "1a5": true, "go4": false, "1go": false, "14": false,

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/upgrade"
 )
 
 // Create-time validation of driver configs, with webhook-service's messages (cattle-protocol.md §6.5) where it
@@ -166,46 +168,48 @@ func (a *API) validateScaleHost(ctx context.Context, c *ScaleHostConfig) error {
 	return nil
 }
 
+// validateServiceUpgrade runs upgrade.ValidateConfig (the original's checks and messages, then tag policies,
+// payload formats, address types and registry aliases), then the members the execution layer reads: the
+// deadline and grace cannot be negative, and a secret only goes with a format whose sender can sign with it.
 func validateServiceUpgrade(c *ServiceUpgradeConfig) error {
+	if err := upgrade.ValidateConfig(c.UpgradeConfig()); err != nil {
+		var uerr *upgrade.Error
+		if errors.As(err, &uerr) {
+			return fail(http.StatusBadRequest, "%s", uerr.Error())
+		}
+		return fail(http.StatusBadRequest, "%s", err.Error())
+	}
 	switch {
-	case len(c.ServiceSelector) == 0:
-		// The original checked for nil only, and v1.6 then upgraded every service for an empty selector.
-		return fail(http.StatusBadRequest, "Service selectors not provided")
-	case c.Tag == "":
-		return fail(http.StatusBadRequest, "Tag not provided")
-	case !validTag(c.Tag):
-		return fail(http.StatusBadRequest, "Invalid tag %s, tag length must be < 128, must contain [a-zA-Z0-9.-_] characters only, cannot start with '.' or '-'", c.Tag)
-	case c.BatchSize <= 0:
-		return fail(http.StatusBadRequest, "Batch size for upgrade not provided/invalid")
-	case c.IntervalMillis <= 0:
-		return fail(http.StatusBadRequest, "Batch interval for upgrade not provided/invalid")
+	case c.FinishTimeoutSeconds < 0 || c.FinishTimeoutSeconds > MaxUpgradeSeconds:
+		return fail(http.StatusBadRequest, "Invalid finishTimeoutSeconds: %v, must be 0 (default) to %d",
+			c.FinishTimeoutSeconds, MaxUpgradeSeconds)
+	case c.UnhealthyGraceSeconds < 0 || c.UnhealthyGraceSeconds > MaxUpgradeSeconds:
+		return fail(http.StatusBadRequest, "Invalid unhealthyGraceSeconds: %v, must be 0 (default) to %d",
+			c.UnhealthyGraceSeconds, MaxUpgradeSeconds)
 	}
-	switch c.PayloadFormat {
-	case "", PayloadDockerHub, PayloadAliCloud, PayloadAzure:
-	default:
-		return fail(http.StatusBadRequest, "Invalid payload format %v, must be %s, %s or %s", c.PayloadFormat, PayloadDockerHub, PayloadAliCloud, PayloadAzure)
+	if c.Secret != "" && !slices.Contains(signedFormats, c.PayloadFormat) {
+		return fail(http.StatusBadRequest, "A secret needs payloadFormat %s: it checks the X-Hub-Signature-256 "+
+			"header GitHub (and senders that sign the same way) add, which %s payloads never carry",
+			strings.Join(signedFormats, ", "), formatOrDefault(c.PayloadFormat))
 	}
-	switch c.AddressType {
-	case "", AddressRegistry, AddressRegistryInternal, AddressRegistryVPC:
-	default:
-		return fail(http.StatusBadRequest, "Invalid address type %v, must be %s, %s or %s", c.AddressType, AddressRegistry, AddressRegistryInternal, AddressRegistryVPC)
+	if len(c.Secret) > maxSecretBytes {
+		return fail(http.StatusBadRequest, "Secret too long: at most %d bytes", maxSecretBytes)
 	}
 	return nil
 }
 
-// validTag is webhook-service's IsValidTag: a word character, then word characters, '.' or '-', at most 128.
-func validTag(tag string) bool {
-	if len(tag) == 0 || len(tag) > 128 {
-		return false
+// signedFormats are the payload formats whose senders can sign deliveries GitHub's way: GitHub itself, a
+// custom sender (a CI job can compute the HMAC), and auto, which may receive GitHub's.
+var signedFormats = []string{upgrade.FormatGHCR, upgrade.FormatCustom, upgrade.FormatAuto}
+
+// maxSecretBytes bounds a receiver's secret (GitHub's own limit is far lower).
+const maxSecretBytes = 1024
+
+func formatOrDefault(f string) string {
+	if f == "" {
+		return upgrade.FormatDockerHub
 	}
-	for i := 0; i < len(tag); i++ {
-		c := tag[i]
-		word := c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-		if !word && (i == 0 || (c != '.' && c != '-')) {
-			return false
-		}
-	}
-	return true
+	return f
 }
 
 // validateForwardPost adds the checks the original lacked: the relay stays inside this project's service proxy
