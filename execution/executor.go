@@ -66,6 +66,7 @@ type Executor struct {
 	book      *Book
 	upgrades  upgrades
 	cooldown  *scale.Cooldown
+	recent    recentScales
 	deduper   *alertmanager.Deduper
 	pushes    *upgrade.Deduper
 	timeout   time.Duration

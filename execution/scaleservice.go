@@ -25,10 +25,16 @@ func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*inte
 	for _, in := range batch {
 		in.entry.Running()
 	}
-	if cached, ok := x.cache.Service(id); ok && busy(cached) {
-		// The cache is enough to know the service is busy: its next change queues the key again.
-		x.wait(key, batch, fmt.Sprintf("waiting: service is %s", cached.State))
-		return nil
+	if cached, ok := x.cache.Service(id); ok {
+		if busy(cached) {
+			// The cache is enough to know the service is busy: its next change queues the key again.
+			x.wait(key, batch, fmt.Sprintf("waiting: service is %s", cached.State))
+			return nil
+		}
+		if x.recent.pending(id, cached.Scale, x.now(), waitGuard) {
+			x.wait(key, batch, "waiting: our previous scale change is still being applied")
+			return nil
+		}
 	}
 	start := time.Now()
 	svc, err := x.cattle.GetService(ctx, id)
@@ -68,6 +74,7 @@ func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*inte
 			return x.retryOrFail(key, batch, err)
 		}
 		x.cooldown.Commit(reqs, plan, now)
+		x.recent.put(id, int64(plan.Target), x.now())
 		x.log.WithFields(logFields(key, "scaleService")).WithField("from", plan.From).WithField("to", plan.Target).
 			WithField("triggers", len(batch)).Info("service scaled")
 	}
