@@ -21,7 +21,7 @@ import (
 // listing of cattlesim (the truth). Periodic resync is off, so the cache can only be right through the event
 // stream and the relist each (re)connect makes.
 
-const consistentWithin = 30 * time.Second
+const consistentWithin = 60 * time.Second
 
 // TestCacheFollowsCreatesUpdatesRemoves: with one connection for the whole test (no relist after the first),
 // every create, update and removal of services, hosts, containers and receivers reaches the cache as events.
@@ -153,7 +153,7 @@ type check func(ctx context.Context) (bool, string)
 // service's new containers, a host's removal) appears some steps after the write returns.
 func settle(t *testing.T, env *simEnv, what string, checks ...check) {
 	t.Helper()
-	waitFor(t, 15*time.Second, "cattlesim settled after "+what, func() (bool, string) {
+	waitFor(t, 30*time.Second, "cattlesim settled after "+what, func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, c := range checks {
@@ -206,7 +206,7 @@ func removed(env *simEnv, schema, id string) check {
 func waitHostState(t *testing.T, env *simEnv, id, state string) *cattle.Host {
 	t.Helper()
 	var h *cattle.Host
-	waitFor(t, 10*time.Second, "host "+id+" "+state, func() (bool, string) {
+	waitFor(t, 20*time.Second, "host "+id+" "+state, func() (bool, string) {
 		var err error
 		h, err = env.client.GetHost(context.Background(), id)
 		if err != nil {
@@ -375,7 +375,7 @@ func TestCacheSurvivesWebsocketDropsDuringChanges(t *testing.T) {
 	a := startApp(t, testConfig(env), fastBackoff, nil)
 	w := newWorld(t, env)
 	c := newChurner(env, w)
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 
 	churnDone := make(chan error, 1)
@@ -395,7 +395,7 @@ func TestCacheSurvivesWebsocketDropsDuringChanges(t *testing.T) {
 				}
 				if env.sim.Subscribers() == 0 {
 					// All changes made: keep dropping as soon as each reconnect is up.
-					waitFor(t, 10*time.Second, "reconnect", func() (bool, string) {
+					waitFor(t, 20*time.Second, "reconnect", func() (bool, string) {
 						return env.sim.Subscribers() > 0, "no subscription"
 					})
 				}
@@ -421,7 +421,7 @@ func TestCacheSurvivesWebsocketDropsDuringChanges(t *testing.T) {
 
 	// Heal: the last drop is followed by a reconnect and a relist that completes after it.
 	reg := a.Registry()
-	waitFor(t, 10*time.Second, "reconnected and relisted after the last drop", func() (bool, string) {
+	waitFor(t, 20*time.Second, "reconnected and relisted after the last drop", func() (bool, string) {
 		n := metric(t, reg, "scale_subscriber_websocket_reconnects_total", nil)
 		up := a.Subscriber().Status().Connected
 		return n >= drops && up && a.Informer().LastSync().After(lastDrop),
@@ -464,7 +464,7 @@ func TestMaxConnectionLifetimeReconnectsHeal(t *testing.T) {
 		t.Errorf("relists = %d, want a relist after the reconnects", n)
 	}
 	// Healed: the subscription is up again and the healthcheck HAProxy polls says so.
-	waitFor(t, 10*time.Second, "healthcheck 200 after the reconnects", func() (bool, string) {
+	waitFor(t, 20*time.Second, "healthcheck 200 after the reconnects", func() (bool, string) {
 		resp, err := http.Get(a.healthURL + "/healthcheck")
 		if err != nil {
 			return false, err.Error()
@@ -510,7 +510,7 @@ func TestEventStormOnOneKeyStaysBounded(t *testing.T) {
 			map[string]string{"name": handlers.ResourceChangeEventName})
 	}
 	// Let the keys of the first sync drain, then block the worker.
-	waitFor(t, 10*time.Second, "first sync's keys processed", func() (bool, string) {
+	waitFor(t, 20*time.Second, "first sync's keys processed", func() (bool, string) {
 		return a.Queue().Len() == 0, fmt.Sprintf("queue %d", a.Queue().Len())
 	})
 	a.Queue().Add(blockKind + ":1")
@@ -565,7 +565,7 @@ func TestEventStormOnOneKeyStaysBounded(t *testing.T) {
 	}
 
 	close(release)
-	waitFor(t, 10*time.Second, "storm key processed", func() (bool, string) {
+	waitFor(t, 20*time.Second, "storm key processed", func() (bool, string) {
 		return serviceRuns() > runsBefore && a.Queue().Len() == 0,
 			fmt.Sprintf("service runs %v, queue %d", serviceRuns()-runsBefore, a.Queue().Len())
 	})

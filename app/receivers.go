@@ -10,6 +10,7 @@ import (
 	"github.com/rancher/scale-subscriber/events"
 	"github.com/rancher/scale-subscriber/execution"
 	"github.com/rancher/scale-subscriber/receivers"
+	"github.com/rancher/scale-subscriber/webui"
 )
 
 // buildReceivers builds the trigger executor (registered on the router and the dispatcher) and the
@@ -19,6 +20,7 @@ func (a *App) buildReceivers(ln net.Listener) error {
 	if err != nil {
 		return err
 	}
+	keys := &receiverKeys{}
 	a.executor, err = execution.New(execution.Options{
 		Cattle: a.client,
 		Cache:  a.store,
@@ -28,6 +30,8 @@ func (a *App) buildReceivers(ln net.Listener) error {
 			Base:          cattleRoot(a.client.ProjectURL()),
 			Authorization: a.client.BasicAuthHeader(),
 		},
+		// Outcome notifications: each execution's final record, once.
+		OnFinal: func(rec execution.Record) { a.notifyOutcome(keys, rec) },
 		Logger:  a.log,
 		Metrics: m,
 	})
@@ -37,13 +41,19 @@ func (a *App) buildReceivers(ln net.Listener) error {
 	if err := a.executor.Register(a.dispatcher); err != nil {
 		return err
 	}
+	ui, err := webui.Handler()
+	if err != nil {
+		return err
+	}
 	a.api, err = receivers.New(receivers.Options{
 		Cattle:     a.client,
 		Store:      a.store,
-		Executor:   a.executor,
+		Executor:   a.rememberingExecutor(keys, a.executor),
+		Notify:     a.notifier,
 		Synced:     a.informer.Synced,
 		PublicURL:  a.cfg.PublicURL,
 		Executions: a.executor.History().Handler(),
+		UI:         ui,
 		Logger:     a.log,
 	})
 	if err != nil {

@@ -218,14 +218,33 @@ func (e *Entry) SetImage(c ImageChange) { e.update(func(r *Record) { r.Image = &
 // newest is always visible.
 func (e *Entry) Step(msg string) {
 	now := e.h.now()
-	e.update(func(r *Record) {
-		if len(r.Steps) >= maxSteps {
-			r.Steps[len(r.Steps)-1] = Step{Time: now, Message: msg}
-			r.StepsOmitted++
-			return
+	e.update(func(r *Record) { r.addStep(now, msg) })
+}
+
+// AddStep appends a step to the kept record with that id, like Entry.Step, and reports whether it found the
+// record. It is for what happens after an execution ended and its Entry is gone, such as the outcome
+// notification ("notified webhook"); OnFinal is not called again.
+func (h *History) AddStep(id, msg string) bool {
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, r := range h.ring {
+		if r.ID == id {
+			r.addStep(now, msg)
+			return true
 		}
-		r.Steps = append(r.Steps, Step{Time: now, Message: msg})
-	})
+	}
+	return false
+}
+
+// addStep appends a step; past maxSteps the last one is replaced and counted as omitted.
+func (r *Record) addStep(at time.Time, msg string) {
+	if len(r.Steps) >= maxSteps {
+		r.Steps[len(r.Steps)-1] = Step{Time: at, Message: msg}
+		r.StepsOmitted++
+		return
+	}
+	r.Steps = append(r.Steps, Step{Time: at, Message: msg})
 }
 
 // AddCall records a Cattle call.

@@ -52,6 +52,12 @@ type Options struct {
 	PublicURL string
 	// Executions, when set, is mounted at /v1-webhooks/executions (after the project check).
 	Executions http.Handler
+	// UI, when set, is mounted at /v1-webhooks/ui/ with that prefix stripped (webui.Handler): a static page,
+	// served without a project check like the schemas; the API calls it makes are checked as any other.
+	UI http.Handler
+	// Notify validates receivers' notify configs when they are saved (an e-mail needs an SMTP server); nil
+	// means they are only checked on their own (notify.ReceiverConfig.Validate).
+	Notify NotifyChecker
 	// MaxBodyBytes caps request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	// Logger defaults to a discarding logger.
@@ -70,6 +76,8 @@ type API struct {
 	synced     func() bool
 	publicURL  string
 	executions http.Handler
+	notify     NotifyChecker
+	ui         http.Handler
 	maxBody    int64
 	log        logrus.FieldLogger
 	now        func() time.Time
@@ -115,6 +123,8 @@ func New(opts Options) (*API, error) {
 		synced:     opts.Synced,
 		publicURL:  public,
 		executions: opts.Executions,
+		ui:         opts.UI,
+		notify:     opts.Notify,
 		maxBody:    opts.MaxBodyBytes,
 		log:        opts.Logger,
 		now:        opts.Now,

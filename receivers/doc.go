@@ -13,6 +13,9 @@
 //   - Bodies are capped (413), management bodies must be JSON (Content-Type application/json, any charset
 //     parameter accepted), and writes are reflected in the cache at once, so a list or a trigger right after a
 //     create, update or delete sees it.
+//   - A receiver of any driver may say who hears how its executions ended (the notify member, stored as
+//     resourceData.notify beside the driver's config); its webhook secret and header values are write-only
+//     (notify.go).
 //
 // Executing a trigger is not this package's job: the endpoint hands the receiver and the request to an
 // Executor and writes the Outcome it returns.

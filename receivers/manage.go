@@ -22,6 +22,10 @@ type receiverInput struct {
 	ScaleHostConfig      *ScaleHostConfig      `json:"scaleHostConfig"`
 	ServiceUpgradeConfig *ServiceUpgradeConfig `json:"serviceUpgradeConfig"`
 	ForwardPostConfig    *ForwardPostConfig    `json:"forwardPostConfig"`
+	// Notify is the raw notify member (nil when the body has none); see parseNotifyInput.
+	Notify json.RawMessage `json:"notify"`
+	// notify is Notify decoded by decodeInput.
+	notify notifyInput
 	// secretGiven says the body's serviceUpgradeConfig has a "secret" member (a value, "" or null). Secrets are
 	// never rendered, so a client that sends back what it read sends none: an update without the member keeps
 	// the stored secret, and only an explicit "" or null removes it.
@@ -79,6 +83,9 @@ func (a *API) decodeInput(r *http.Request) (receiverInput, error) {
 	// It decoded above, so it decodes here.
 	_ = json.Unmarshal(body, &probe)
 	in.secretGiven = probe.ServiceUpgradeConfig != nil && probe.ServiceUpgradeConfig.Secret != nil
+	if in.notify, err = parseNotifyInput(in.Notify); err != nil {
+		return receiverInput{}, err
+	}
 	return in, nil
 }
 
@@ -152,7 +159,7 @@ func (a *API) createReceiver(w http.ResponseWriter, r *http.Request) error {
 	case !knownDriver(in.Driver):
 		return fail(http.StatusBadRequest, "Invalid driver %v", in.Driver)
 	}
-	rcv := Receiver{Name: in.Name, Driver: in.Driver, ProjectID: c.projectID}
+	rcv := Receiver{Name: in.Name, Driver: in.Driver, ProjectID: c.projectID, Notify: in.notify.cfg}
 	in.applyConfig(&rcv)
 	rcv.setType()
 
@@ -226,11 +233,16 @@ func (a *API) updateReceiver(w http.ResponseWriter, r *http.Request, id string) 
 	if next.Driver == DriverServiceUpgrade && cur.Driver == DriverServiceUpgrade && !in.secretGiven {
 		next.ServiceUpgrade.Secret = cur.ServiceUpgrade.Secret
 	}
+	// notify belongs to the receiver, not to a driver: it stays when the driver changes.
+	if next.Notify, err = mergeNotify(cur.Notify, in.notify); err != nil {
+		return err
+	}
 	next.setType()
 	if err := a.validate(r.Context(), &next); err != nil {
 		return err
 	}
-	if next.Name == cur.Name && next.Driver == cur.Driver && reflect.DeepEqual(next.config(), cur.config()) {
+	if next.Name == cur.Name && next.Driver == cur.Driver && reflect.DeepEqual(next.config(), cur.config()) &&
+		reflect.DeepEqual(next.Notify, cur.Notify) {
 		writeJSON(w, r, http.StatusOK, a.render(r, c, cur))
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rancher/scale-subscriber/notify"
 	"github.com/rancher/scale-subscriber/upgrade"
 )
 
@@ -64,6 +65,10 @@ type Receiver struct {
 	ScaleHost      ScaleHostConfig
 	ServiceUpgrade ServiceUpgradeConfig
 	ForwardPost    ForwardPostConfig
+
+	// Notify says who hears how the receiver's executions ended (any driver); nil when nobody does. It holds
+	// the webhook's secret and header values: never log or render it as it is (see notifyView).
+	Notify *notify.ReceiverConfig
 }
 
 // ScaleServiceConfig is scaleServiceConfig: webhook-service's fields plus cooldownSeconds and onResolved.

@@ -19,6 +19,8 @@ type receiverResource struct {
 	ServiceUpgradeConfig ServiceUpgradeConfig `json:"serviceUpgradeConfig"`
 	ScaleHostConfig      ScaleHostConfig      `json:"scaleHostConfig"`
 	ForwardPostConfig    ForwardPostConfig    `json:"forwardPostConfig"`
+	// Notify is ours, left out when the receiver has none (so receivers of the original render as before).
+	Notify *notifyView `json:"notify,omitempty"`
 }
 
 // receiverCollection is the answer of GET /v1-webhooks/receivers.
@@ -46,6 +48,7 @@ func (a *API) render(r *http.Request, c caller, rcv Receiver) receiverResource {
 		Driver:  rcv.Driver,
 		Name:    rcv.Name,
 		State:   rcv.State,
+		Notify:  renderNotify(rcv.Notify, c.readOnly),
 	}
 	if !c.readOnly {
 		out.URL = rcv.URL

@@ -42,6 +42,9 @@ func (a *API) route(w http.ResponseWriter, r *http.Request) {
 	case parts[0] == "executions" && a.executions != nil:
 		a.serveExecutions(w, r)
 		return
+	case parts[0] == "ui" && a.ui != nil:
+		a.serveUI(w, r)
+		return
 	default:
 		writeError(w, r, a.log, fail(http.StatusNotFound, "Not found"))
 		return
@@ -92,4 +95,20 @@ func (a *API) serveExecutions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.executions.ServeHTTP(w, r)
+}
+
+// serveUI hands the web page's requests to Options.UI with /v1-webhooks/ui stripped. The bare /v1-webhooks/ui
+// is redirected to /v1-webhooks/ui/ (relatively, so a proxy's prefix stays), where the page's relative URLs
+// resolve.
+func (a *API) serveUI(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == apiPrefix+"/ui" {
+		target := "ui/"
+		if r.URL.RawQuery != "" {
+			target += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", target)
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	http.StripPrefix(apiPrefix+"/ui", a.ui).ServeHTTP(w, r)
 }

@@ -81,6 +81,9 @@ func schemaDefinitions() []schema {
 		"state":  {Type: "string"},
 		"name":   {Type: "string", Create: true, Update: true},
 		"driver": {Type: "enum", Create: true, Update: true, Options: Drivers()},
+		// Outcome notifications, for every driver (docs/receivers-api.md#notifications); the webhook's
+		// secret and header values are write-only.
+		"notify": {Type: "json", Create: true, Update: true},
 	})
 	for _, d := range Drivers() {
 		receiverFields[d+"Config"] = schemaField{Type: d, Create: true, Update: true}

@@ -23,6 +23,8 @@ const (
 	dataURL    = "url"
 	dataDriver = "driver"
 	dataConfig = "config"
+	// dataNotify holds the receiver's notify config (ours; absent when it has none).
+	dataNotify = "notify"
 )
 
 // errBadStoredReceiver is wrapped by decodeReceiver errors.
@@ -53,6 +55,12 @@ func decodeReceiver(obj *cattle.GenericObject, projectID string) (Receiver, erro
 	if err := decodeStoredConfig(&r, raw); err != nil {
 		return r, fmt.Errorf("%w: %w", errBadStoredReceiver, err)
 	}
+	nraw, present := obj.ResourceData[dataNotify]
+	n, err := decodeStoredNotify(nraw, present)
+	if err != nil {
+		return r, fmt.Errorf("%w: %w", errBadStoredReceiver, err)
+	}
+	r.Notify = n
 	r.setType()
 	return r, nil
 }
@@ -70,6 +78,13 @@ func newGenericObject(r Receiver, key string) (cattle.GenericObject, error) {
 		return cattle.GenericObject{}, fmt.Errorf("encode %s config: %w", r.Driver, err)
 	}
 	data := map[string]json.RawMessage{dataConfig: cfg}
+	if r.Notify != nil {
+		n, err := json.Marshal(r.Notify)
+		if err != nil {
+			return cattle.GenericObject{}, fmt.Errorf("encode notify config: %w", err)
+		}
+		data[dataNotify] = n
+	}
 	for name, v := range map[string]string{dataURL: r.URL, dataDriver: r.Driver} {
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -122,8 +137,14 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	if json.Unmarshal(b, &s) == nil {
 		b = []byte(strings.TrimSpace(s))
 	}
+	// An integer exactly: as a float64, one above 2^53 loses digits and MaxInt64 rounds to 2^63, which
+	// overflows int64 (a max of MaxInt64 read back as MinInt64).
+	if n, err := strconv.ParseInt(string(b), 10, 64); err == nil {
+		*f = flexInt(n)
+		return nil
+	}
 	v, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v > math.MaxInt64 || v < math.MinInt64 {
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v >= math.MaxInt64 || v < math.MinInt64 {
 		return fmt.Errorf("%s is not an integer", b)
 	}
 	*f = flexInt(int64(v))

@@ -22,9 +22,17 @@ const (
 	imageNone   = "docker:rancher/none"
 )
 
-// validate checks r's config for its driver; every refusal is a 400 with the message the original gave.
-// scaleService looks the service up (cache first, then Cattle); scaleHost looks a hostTemplateId up.
+// validate checks r's config for its driver, then its notify config; every refusal is a 400, with the
+// message the original gave where it had the check. scaleService looks the service up (cache first, then
+// Cattle); scaleHost looks a hostTemplateId up.
 func (a *API) validate(ctx context.Context, r *Receiver) error {
+	if err := a.validateDriver(ctx, r); err != nil {
+		return err
+	}
+	return a.checkNotify(r)
+}
+
+func (a *API) validateDriver(ctx context.Context, r *Receiver) error {
 	switch r.Driver {
 	case DriverScaleService:
 		return a.validateScaleService(ctx, &r.ScaleService)
