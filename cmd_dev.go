@@ -78,6 +78,7 @@ func devCommand() *cli.Command {
 func printDevInfo(w io.Writer, simAddr, healthAddr string, cfg config.Config, webID string) {
 	fmt.Fprintf(w, `scale-subscriber dev: the service runs against cattlesim (demo seed, project 1a5)
   receivers API   http://%[5]s/v1-webhooks?projectId=1a5
+  web page        http://%[5]s/v1-webhooks/ui/?projectId=1a5
   service health  http://%[2]s/healthcheck   metrics http://%[2]s/metrics
   cattlesim API   http://%[1]s/v2-beta/projects/1a5   (Basic auth: %[3]s:%[4]s)
 

@@ -18,7 +18,8 @@ type executionCollection struct {
 }
 
 // Handler serves the history: GET /v1-webhooks/executions[?receiverId=<id>&limit=<n>] newest first, and
-// GET /v1-webhooks/executions/<id>. The receivers API mounts it behind its project check.
+// GET /v1-webhooks/executions/<id>, both with an ETag (If-None-Match answers 304 while nothing changed). The
+// receivers API mounts it behind its project check.
 func (h *History) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -33,7 +34,7 @@ func (h *History) Handler() http.Handler {
 				writeJSON(w, http.StatusNotFound, errorBody(http.StatusNotFound, "Execution "+rest+" not found"))
 				return
 			}
-			writeJSON(w, http.StatusOK, rec)
+			writeJSONTagged(w, r, rec)
 			return
 		}
 		limit := DefaultListLimit
@@ -45,7 +46,7 @@ func (h *History) Handler() http.Handler {
 			}
 			limit = n
 		}
-		writeJSON(w, http.StatusOK, executionCollection{Type: "collection", ResourceType: "execution",
+		writeJSONTagged(w, r, executionCollection{Type: "collection", ResourceType: "execution",
 			Data: h.List(r.URL.Query().Get("receiverId"), limit)})
 	})
 }
