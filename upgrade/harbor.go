@@ -3,8 +3,6 @@ package upgrade
 import (
 	"fmt"
 	"strings"
-
-	"github.com/rancher/scale-subscriber/imageref"
 )
 
 // Harbor event types that announce a push: "pushImage" (Harbor 1.9–1.10), "PUSH_ARTIFACT" (2.x) and the
@@ -94,9 +92,9 @@ func harborPush(res map[string]any) (Push, bool, error) {
 	if url == "" {
 		return Push{}, false, errorf("Harbor resource with tag %s provided without resource_url", tag)
 	}
-	ref, err := imageref.Parse(url)
+	ref, err := parsePushed(url)
 	if err != nil {
-		return Push{}, false, &Error{Message: fmt.Sprintf("Invalid image %s in webhook response", url), Err: err}
+		return Push{}, false, err
 	}
 	if ref.Tag != tag {
 		return Push{}, false, errorf("Harbor resource_url %s does not name the tag %s", url, tag)

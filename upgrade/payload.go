@@ -118,13 +118,31 @@ func parseAs(format, addressType string, obj map[string]any) ([]Push, string, er
 	return nil, "", errorf("Invalid payload format %v", format)
 }
 
-// newPush normalises image (as pushed) into a Push.
+// newPush normalises image (as pushed) into a Push. The image must name exactly the tag announced.
 func newPush(source, image, tag, digest string) (Push, error) {
-	ref, err := imageref.Parse(image)
+	ref, err := parsePushed(image)
 	if err != nil {
-		return Push{}, &Error{Message: fmt.Sprintf("Invalid image %s in webhook response", image), Err: err}
+		return Push{}, err
+	}
+	if ref.Tag != tag || ref.Digest != "" {
+		// A tag imageref reads differently ("1 " trimmed, "1@sha256:…" as a digest) is not a Docker tag.
+		return Push{}, errorf("Invalid tag %q in webhook response", tag)
 	}
 	return Push{Repository: ref.Repository, Tag: tag, Digest: digest, Image: image, Source: source}, nil
+}
+
+// parsePushed parses the image a payload announces. It must be a reference as written, because launch configs
+// are switched to "docker:"+image: imageref.Parse would also accept surrounding spaces and a "docker:" prefix,
+// which would deploy "docker: app:1" or "docker:docker:app:1".
+func parsePushed(image string) (imageref.Ref, error) {
+	if strings.TrimSpace(image) != image || strings.HasPrefix(image, imageref.RancherPrefix) {
+		return imageref.Ref{}, errorf("Invalid image %s in webhook response", image)
+	}
+	ref, err := imageref.Parse(image)
+	if err != nil {
+		return imageref.Ref{}, &Error{Message: fmt.Sprintf("Invalid image %s in webhook response", image), Err: err}
+	}
+	return ref, nil
 }
 
 // objectAt returns m[key] when it is a JSON object.
