@@ -33,6 +33,8 @@ func runFlags() []cli.Flag {
 		&cli.StringFlag{Name: "smtp-ca-file", EnvVars: []string{"SMTP_CA_FILE"}, Usage: "PEM file of the CA the mail server's certificate must chain to (replaces the system roots)"},
 		&cli.StringFlag{Name: "smtp-from", EnvVars: []string{"SMTP_FROM"}, Usage: "sender address of notifications"},
 		&cli.BoolFlag{Name: "smtp-insecure-auth", EnvVars: []string{"SMTP_INSECURE_AUTH"}, Usage: "allow SMTP AUTH over an unencrypted connection (--smtp-tls none)"},
+		&cli.IntFlag{Name: "trigger-rate-per-minute", EnvVars: []string{"TRIGGER_RATE_PER_MINUTE"}, Value: d.TriggerRatePerMinute, Usage: "trigger rate limit of each receiver without its own rateLimit (0: none)"},
+		&cli.IntFlag{Name: "trigger-burst", EnvVars: []string{"TRIGGER_BURST"}, Value: d.TriggerBurst, Usage: "triggers a receiver may send at once under --trigger-rate-per-minute (0: a tenth of the rate)"},
 	}
 }
 
@@ -72,6 +74,8 @@ func configFromFlags(c *cli.Context) config.Config {
 			From:              c.String("smtp-from"),
 			AllowInsecureAuth: c.Bool("smtp-insecure-auth"),
 		},
+		TriggerRatePerMinute: c.Int("trigger-rate-per-minute"),
+		TriggerBurst:         c.Int("trigger-burst"),
 	}
 }
 

@@ -37,6 +37,9 @@ type Options struct {
 	SubscriberBackoff events.BackoffOptions
 	// Listener, if set, is used instead of listening on Config.ListenAddress for the receivers API.
 	Listener net.Listener
+	// CattleTimeout bounds each Cattle request; zero means cattle.DefaultTimeout. Fault-injection tests
+	// shorten it to make a slow answer a timeout.
+	CattleTimeout time.Duration
 }
 
 // App is one running scale-subscriber. Build it with New, register extra event handlers on Router() if needed,
@@ -87,6 +90,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		AccessKey: cfg.AccessKey,
 		SecretKey: cfg.SecretKey,
 		ProjectID: cfg.ProjectID,
+		Timeout:   opts.CattleTimeout,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to cattle: %w", err)
@@ -247,9 +251,22 @@ func (a *App) Run(ctx context.Context) error {
 	a.subscriber.Store(sub)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return wrap("event subscriber", sub.Run(gctx)) })
-	g.Go(func() error { return wrap("receivers api", a.api.Serve(gctx, a.apiListener, receivers.ServeOptions{})) })
+	// Stopping: the API stops accepting connections at once, but its shutdown waits for the triggers in flight,
+	// which the workers finish (drain) and the executor's Close answers (503, or settled) right after. So the
+	// API's graceful shutdown must outlast the drain and Close.
+	g.Go(func() error {
+		return wrap("receivers api", a.api.Serve(gctx, a.apiListener, receivers.ServeOptions{
+			ShutdownTimeout: events.DefaultDrainTimeout + executorCloseTimeout + 5*time.Second,
+		}))
+	})
 	g.Go(func() error { return wrap("cache informer", a.informer.Run(gctx)) })
-	g.Go(func() error { return wrap("workers", a.workers.Run(gctx)) })
+	g.Go(func() error {
+		err := a.workers.Run(gctx)
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(gctx), executorCloseTimeout)
+		a.executor.Close(closeCtx)
+		cancel()
+		return wrap("workers", err)
+	})
 	g.Go(func() error { return wrap("healthcheck server", a.health.Run(gctx)) })
 	g.Go(func() error { return wrap("notifier", a.notifier.Run(gctx)) })
 	a.log.WithField("workers", a.cfg.Workers).Info("scale-subscriber running")
@@ -259,6 +276,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// executorCloseTimeout bounds the Cattle reads the executor's Close makes to settle unanswered scale PUTs.
+const executorCloseTimeout = 3 * time.Second
 
 func wrap(part string, err error) error {
 	if err == nil {

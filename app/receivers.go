@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/config"
 	"github.com/rancher/scale-subscriber/events"
 	"github.com/rancher/scale-subscriber/execution"
 	"github.com/rancher/scale-subscriber/receivers"
@@ -54,6 +55,8 @@ func (a *App) buildReceivers(ln net.Listener) error {
 		PublicURL:  a.cfg.PublicURL,
 		Executions: a.executor.History().Handler(),
 		UI:         ui,
+		RateLimit:  triggerRateLimit(a.cfg),
+		Rejections: a.executor,
 		Logger:     a.log,
 	})
 	if err != nil {
@@ -104,4 +107,12 @@ func cattleEventNames(names []string) []string {
 		}
 	}
 	return out
+}
+
+// triggerRateLimit is the service-wide trigger rate limit of the configuration: none when the rate is 0.
+func triggerRateLimit(cfg config.Config) receivers.RateLimit {
+	if cfg.TriggerRatePerMinute <= 0 {
+		return receivers.RateLimit{PerMinute: -1}
+	}
+	return receivers.RateLimit{PerMinute: int64(cfg.TriggerRatePerMinute), Burst: int64(cfg.TriggerBurst)}
 }

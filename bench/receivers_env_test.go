@@ -129,6 +129,7 @@ func (e *rcvEnv) startService(tb testing.TB) error {
 	cfg.HealthListenAddress = healthLn.Addr().String()
 	cfg.PublicURL = e.apiURL
 	cfg.ResyncInterval = 0
+	cfg.TriggerRatePerMinute = 0 // the benchmarks measure the executor, not the rate limit
 
 	newCtx, cancelNew := context.WithTimeout(context.Background(), rcvTimeout)
 	defer cancelNew()

@@ -40,7 +40,18 @@ type Config struct {
 	LogFormat string
 	// SMTP is the mail server of e-mail notifications; an empty Host disables e-mail.
 	SMTP notify.SMTPConfig
+	// TriggerRatePerMinute and TriggerBurst are the trigger rate limit of receivers without a rateLimit of
+	// their own (a token bucket per receiver); a rate of 0 means no limit for them.
+	TriggerRatePerMinute int
+	TriggerBurst         int
 }
+
+// Bounds of the trigger rate limit, those of a receiver's own rateLimit (receivers.MaxRatePerMinute and
+// MaxRateBurst).
+const (
+	maxTriggerRate  = 1_000_000
+	maxTriggerBurst = 100_000
+)
 
 // Defaults returns a Config with every default filled in.
 func Defaults() Config {
@@ -54,6 +65,9 @@ func Defaults() Config {
 		MaxPingAge:          30 * time.Second,
 		LogLevel:            "info",
 		LogFormat:           "text",
+		// receivers.DefaultRatePerMinute and DefaultRateBurst (config does not import receivers).
+		TriggerRatePerMinute: 600,
+		TriggerBurst:         60,
 	}
 }
 
@@ -97,6 +111,14 @@ func (c Config) Validate() error {
 	}
 	if c.PongWait <= c.PingInterval {
 		errs = append(errs, fmt.Errorf("pong wait (%s) must be longer than the ping interval (%s)", c.PongWait, c.PingInterval))
+	}
+	if c.TriggerRatePerMinute < 0 || c.TriggerRatePerMinute > maxTriggerRate {
+		errs = append(errs, fmt.Errorf("trigger rate per minute must be between 0 (no limit) and %d, got %d",
+			maxTriggerRate, c.TriggerRatePerMinute))
+	}
+	if c.TriggerBurst < 0 || c.TriggerBurst > maxTriggerBurst {
+		errs = append(errs, fmt.Errorf("trigger burst must be between 0 (a tenth of the rate) and %d, got %d",
+			maxTriggerBurst, c.TriggerBurst))
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

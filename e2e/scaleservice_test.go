@@ -38,7 +38,10 @@ func TestConcurrentScaleTriggersGiveExactScale(t *testing.T) {
 	)
 	e := start(t)
 	web := e.id("service/web")
-	r := e.scaleReceiver("scale-web-load", web, "up", 1, 1, maxScale)
+	// Its own rate limit lets the whole load through (the service-wide default allows 60 at once).
+	r := e.createReceiver(fmt.Sprintf(`{"name":"scale-web-load","driver":"scaleService","scaleServiceConfig":`+
+		`{"serviceId":%q,"action":"up","amount":1,"min":1,"max":%d},"rateLimit":{"perMinute":600000,"burst":%d}}`,
+		web, maxScale, triggers))
 	mark := e.callMark()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -68,8 +71,15 @@ func TestConcurrentScaleTriggersGiveExactScale(t *testing.T) {
 	close(next)
 	wg.Wait()
 
-	scaled, atMax := 0, 0
+	scaled, atMax, deferred := 0, 0, 0
 	for i, res := range results {
+		if res.err == nil && res.status == http.StatusAccepted && res.rep.Result == "accepted" {
+			// On a slow machine a trigger can outwait the answer deadline; it is then answered 202 and still
+			// executed exactly once. Its decision is read from the execution history.
+			deferred++
+			res.rep = e.finalDecision(res.rep.ExecutionID)
+			res.status = http.StatusOK
+		}
 		switch {
 		case res.err != nil:
 			t.Fatalf("trigger %d: %v", i, res.err)
@@ -77,7 +87,7 @@ func TestConcurrentScaleTriggersGiveExactScale(t *testing.T) {
 			t.Fatalf("trigger %d answered %d, want 2xx: %+v", i, res.status, res.rep)
 		case res.rep.Result == "scaled" && res.rep.To == res.rep.From+1:
 			scaled++
-		case res.rep.Result == "none" && res.rep.Reason == "at max" && res.rep.To == maxScale:
+		case res.rep.Result == "none" && res.rep.Reason == "at max" && (res.rep.To == maxScale || res.rep.To == -1):
 			atMax++
 		default:
 			t.Errorf("trigger %d: unexpected answer %d %+v", i, res.status, res.rep)
@@ -102,8 +112,27 @@ func TestConcurrentScaleTriggersGiveExactScale(t *testing.T) {
 		t.Errorf("%d scale PUTs for %d triggers, want far fewer (at most %d)", len(puts), triggers, triggers/5)
 	}
 	gets := matching(calls, func(c call) bool { return c.is(http.MethodGet, "services/"+web, "") })
-	t.Logf("%d triggers (%d at a time) → %d PUTs and %d GETs of the service (%.1f triggers per PUT)",
-		triggers, concurrency, len(puts), len(gets), float64(triggers)/float64(len(puts)))
+	t.Logf("%d triggers (%d at a time) → %d PUTs and %d GETs of the service (%.1f triggers per PUT); %d answered 202",
+		triggers, concurrency, len(puts), len(gets), float64(triggers)/float64(len(puts)), deferred)
+}
+
+// finalDecision waits for an execution answered 202 to end and returns its decision in the shape of a trigger
+// answer, parsed from the record ("scale 4 → 5" or "none: at max").
+func (e *env) finalDecision(id string) reply {
+	e.t.Helper()
+	var r record
+	eventually(e.t, "execution "+id+" finished", func() (bool, string) {
+		r = e.execution(id)
+		return r.Outcome == "done" || r.Outcome == "ignored" || r.Outcome == "failed", "outcome " + r.Outcome
+	})
+	var from, to int
+	if n, _ := fmt.Sscanf(r.Decision, "scale %d → %d", &from, &to); n == 2 {
+		return reply{ExecutionID: id, Result: "scaled", From: from, To: to}
+	}
+	if r.Decision == "none: at max" {
+		return reply{ExecutionID: id, Result: "none", Reason: "at max", From: -1, To: -1}
+	}
+	return reply{ExecutionID: id, Result: r.Outcome, Reason: r.Decision}
 }
 
 // parseReply decodes a trigger answer without failing the test (for load goroutines).

@@ -2,6 +2,7 @@ package execution
 
 import (
 	"errors"
+	"sort"
 	"sync"
 )
 
@@ -14,6 +15,10 @@ var ErrBookFull = errors.New("too many triggers waiting to be executed")
 // ErrUnknownExecution is returned when a webhook.execute event names no parked intent (a duplicate delivery).
 var ErrUnknownExecution = errors.New("no parked trigger for this execution")
 
+// ErrShuttingDown is returned for a trigger that arrives once the executor was closed: the sender gets a 503
+// and sends it again to the next instance.
+var ErrShuttingDown = errors.New("scale-subscriber is shutting down: the trigger was not executed, send it again")
+
 // Book holds intents between the trigger and the worker that executes them: first parked under their execution id
 // (until the webhook.execute event is routed), then filed under their target key until a worker takes every intent
 // of that key at once. Bounded in total; safe for concurrent use.
@@ -23,6 +28,8 @@ type Book struct {
 	total  int
 	parked map[string]*intent
 	byKey  map[string][]*intent
+	// closed refuses new intents once the executor shut down (see close).
+	closed bool
 }
 
 // NewBook returns a Book that holds at most max intents (DefaultMaxIntents when max <= 0).
@@ -37,6 +44,9 @@ func NewBook(max int) *Book {
 func (b *Book) park(in *intent) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return ErrShuttingDown
+	}
 	if b.total >= b.max {
 		return ErrBookFull
 	}
@@ -99,4 +109,33 @@ func (b *Book) unparkIfParked(id string) bool {
 	delete(b.parked, id)
 	b.total--
 	return true
+}
+
+// close refuses every later park and returns every intent held, parked or filed, so the executor can answer
+// them when it shuts down. Filed intents come in key order, oldest first within a key.
+func (b *Book) close() []*intent {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	keys := make([]string, 0, len(b.byKey))
+	for k := range b.byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []*intent
+	for _, k := range keys {
+		out = append(out, b.byKey[k]...)
+	}
+	ids := make([]string, 0, len(b.parked))
+	for id := range b.parked {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		out = append(out, b.parked[id])
+	}
+	b.byKey = make(map[string][]*intent)
+	b.parked = make(map[string]*intent)
+	b.total = 0
+	return out
 }

@@ -224,12 +224,21 @@ func (x *Executor) reconcileHostGroup(ctx context.Context, id string) error {
 }
 
 // GiveUp answers the triggers of a key the workers gave up on after repeated retryable failures. It is the
-// workers' OnFailure hook. Triggers filed after the last attempt started stay and the key is queued again.
+// workers' OnFailure hook. Triggers filed after the last attempt started stay and the key is queued again. So
+// do triggers whose scale PUT got no answer: Cattle may have applied them, so they are not answered "retry"
+// (the sender's retry would apply them twice) but kept until a read of the service settles them.
 func (x *Executor) GiveUp(key string, err error) {
 	var keep []*intent
+	fresh := false
 	for _, in := range x.book.take(key) {
+		if in.sent != nil {
+			in.entry.Step("cattle kept failing: " + err.Error() + "; still to learn whether the scale PUT was applied")
+			keep = append(keep, in)
+			continue
+		}
 		if in.attempts == 0 {
 			keep = append(keep, in)
+			fresh = true
 			continue
 		}
 		x.log.WithFields(logFields(key, in.entry.Snapshot().Driver)).WithError(err).Error("trigger given up")
@@ -238,7 +247,12 @@ func (x *Executor) GiveUp(key string, err error) {
 	}
 	if len(keep) > 0 {
 		x.book.putBack(key, keep)
-		x.queue.Add(key)
+		if fresh {
+			x.queue.Add(key)
+		} else {
+			// Only unsettled PUTs: Cattle just failed several times in a row, give it a moment.
+			x.queue.AddAfter(key, waitGuard)
+		}
 	}
 }
 

@@ -36,6 +36,9 @@ type intent struct {
 
 	// attempts counts the processings that failed with a retryable error while this intent was in the batch.
 	attempts int
+	// sent is set while a scale PUT carrying this intent got no answer: Cattle may have applied it (see
+	// unsure.go). Only the worker of the intent's key touches it.
+	sent *sentScale
 
 	once sync.Once
 	done chan Answer

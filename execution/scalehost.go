@@ -28,7 +28,7 @@ func (x *Executor) applyScaleHost(ctx context.Context, key string, batch []*inte
 		in.entry.Running()
 		if err := x.scaleHostOnce(ctx, in); err != nil {
 			if cattle.IsRetryable(err) {
-				return x.retryOrFail(key, batch[i:], err)
+				return x.retryOrFail(ctx, key, batch[i:], err)
 			}
 			x.failAll([]*intent{in}, err)
 		}

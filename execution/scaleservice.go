@@ -44,7 +44,11 @@ func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*inte
 		return nil
 	}
 	if err != nil {
-		return x.retryOrFail(key, batch, err)
+		return x.retryOrFail(ctx, key, batch, err)
+	}
+	// A PUT of an earlier attempt that got no answer is settled first, from the scale Cattle shows now.
+	if batch = x.settleSent(id, int(svc.Scale), batch); len(batch) == 0 {
+		return nil
 	}
 	if err := scale.CheckServiceTarget(serviceTarget(svc)); err != nil {
 		x.ignoreAll(batch, err.Error())
@@ -67,11 +71,27 @@ func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*inte
 		_, err = x.cattle.UpdateService(ctx, svc, map[string]any{"scale": plan.Target})
 		recordCall(entries, http.MethodPut, "services/"+id, start, err)
 		if isConflict(err) {
-			x.wait(key, batch, "waiting: cattle answered 409, another process runs on the service")
-			return nil
+			// Another process started on the service since our read. Retry with the worker's backoff rather than
+			// wait for its resource.change: the retry's read sees the service busy and then waits for that event,
+			// and a conflict that ended without one (or that we never hear of) costs milliseconds, not the guard.
+			for _, in := range batch {
+				in.entry.SetDecision("retrying: cattle answered 409, another process runs on the service")
+			}
+			return x.retryOrFail(ctx, key, batch, err)
+		}
+		if noAnswer(err) {
+			// Maybe applied: keep the decisions and let the next read of the service tell (unsure.go).
+			markSent(batch, plan)
+			x.log.WithFields(logFields(key, "scaleService")).WithField("from", plan.From).
+				WithField("to", plan.Target).WithError(err).Warn("scale PUT got no answer; checking whether it was applied")
+			for _, in := range batch {
+				in.attempts++
+			}
+			x.book.putBack(key, batch)
+			return err
 		}
 		if err != nil {
-			return x.retryOrFail(key, batch, err)
+			return x.retryOrFail(ctx, key, batch, err)
 		}
 		x.cooldown.Commit(reqs, plan, now)
 		x.recent.put(id, int64(plan.Target), x.now())
@@ -79,15 +99,7 @@ func (x *Executor) applyScale(ctx context.Context, key, id string, batch []*inte
 			WithField("triggers", len(batch)).Info("service scaled")
 	}
 	for i, in := range batch {
-		d := plan.Decisions[i]
-		outcome := OutcomeDone
-		desc := fmt.Sprintf("scale %d → %d", d.From, d.To)
-		if d.Result != scale.ResultScaled {
-			outcome = OutcomeIgnored
-			desc = fmt.Sprintf("%s: %s", d.Result, d.Reason)
-		}
-		in.entry.SetDecision(desc)
-		in.finish(outcome, nil, okAnswer(in, d, ""))
+		x.finishDecided(in, plan.Decisions[i])
 	}
 	return nil
 }
@@ -135,17 +147,31 @@ func (x *Executor) ignoreAll(batch []*intent, reason string) {
 }
 
 // retryOrFail handles a failed Cattle call for a batch. A retryable error puts the batch back under its key and
-// returns the error, so the worker retries the key with backoff (the senders keep waiting until their deadline);
-// anything else fails the batch for good.
-func (x *Executor) retryOrFail(key string, batch []*intent, err error) error {
-	if cattle.IsRetryable(err) {
+// returns the error, so the worker retries the key with backoff (the senders keep waiting until their deadline).
+// So does a call cut by the end of the processing context (shutdown), so Close answers the batch, and so do
+// intents whose earlier PUT is still unsettled, which must not be reported as not applied. Anything else fails
+// the batch for good.
+func (x *Executor) retryOrFail(ctx context.Context, key string, batch []*intent, err error) error {
+	if cattle.IsRetryable(err) || ctx.Err() != nil {
 		for _, in := range batch {
 			in.attempts++
 		}
 		x.book.putBack(key, batch)
 		return err
 	}
-	x.failAll(batch, err)
+	var keep, fail []*intent
+	for _, in := range batch {
+		if in.sent != nil {
+			keep = append(keep, in)
+		} else {
+			fail = append(fail, in)
+		}
+	}
+	x.failAll(fail, err)
+	if len(keep) > 0 {
+		x.book.putBack(key, keep)
+		x.queue.AddAfter(key, waitGuard)
+	}
 	return nil
 }
 

@@ -60,6 +60,11 @@ type Options struct {
 	Notify NotifyChecker
 	// MaxBodyBytes caps request bodies; zero means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+	// RateLimit is the service-wide trigger rate limit of receivers without their own rateLimit; zero means
+	// DefaultRateLimit, a negative PerMinute none.
+	RateLimit RateLimit
+	// Rejections records triggers refused over their rate limit in the execution history; nil records none.
+	Rejections RejectionRecorder
 	// Logger defaults to a discarding logger.
 	Logger logrus.FieldLogger
 	// Now is the clock; nil means time.Now.
@@ -86,6 +91,8 @@ type API struct {
 	schemas    []schema
 	handler    http.Handler
 	recent     *recentWrites
+	limits     *limiter
+	rejections RejectionRecorder
 
 	// writeMu serialises creates, updates and deletes, so that the name-uniqueness check and the write that
 	// relies on it cannot interleave with another write of this service.
@@ -109,6 +116,19 @@ func New(opts Options) (*API, error) {
 	case opts.MaxBodyBytes < 0:
 		return nil, fmt.Errorf("%w: negative max body size %d", ErrInvalidOptions, opts.MaxBodyBytes)
 	}
+	var def *RateLimit
+	switch rl := opts.RateLimit; {
+	case rl.PerMinute == 0 && rl.Burst == 0:
+		d := DefaultRateLimit()
+		def = &d
+	case rl.PerMinute > 0:
+		if err := rl.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: rate limit: %w", ErrInvalidOptions, err)
+		}
+		def = &rl
+	case rl.PerMinute == 0:
+		return nil, fmt.Errorf("%w: rate limit burst %d without a rate", ErrInvalidOptions, rl.Burst)
+	}
 	public := strings.TrimRight(strings.TrimSpace(opts.PublicURL), "/")
 	if public != "" {
 		u, err := url.Parse(public)
@@ -131,6 +151,8 @@ func New(opts Options) (*API, error) {
 		keys:       opts.KeySource,
 		projectID:  opts.Cattle.ProjectID(),
 		schemas:    schemaDefinitions(),
+		limits:     newLimiter(def),
+		rejections: opts.Rejections,
 	}
 	if a.synced == nil {
 		a.synced = func() bool { return true }

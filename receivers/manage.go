@@ -26,6 +26,9 @@ type receiverInput struct {
 	Notify json.RawMessage `json:"notify"`
 	// notify is Notify decoded by decodeInput.
 	notify notifyInput
+	// RateLimit is the raw rateLimit member (nil when the body has none); rateLimit is it decoded.
+	RateLimit json.RawMessage `json:"rateLimit"`
+	rateLimit rateLimitInput
 	// secretGiven says the body's serviceUpgradeConfig has a "secret" member (a value, "" or null). Secrets are
 	// never rendered, so a client that sends back what it read sends none: an update without the member keeps
 	// the stored secret, and only an explicit "" or null removes it.
@@ -84,6 +87,9 @@ func (a *API) decodeInput(r *http.Request) (receiverInput, error) {
 	_ = json.Unmarshal(body, &probe)
 	in.secretGiven = probe.ServiceUpgradeConfig != nil && probe.ServiceUpgradeConfig.Secret != nil
 	if in.notify, err = parseNotifyInput(in.Notify); err != nil {
+		return receiverInput{}, err
+	}
+	if in.rateLimit, err = parseRateLimitInput(in.RateLimit); err != nil {
 		return receiverInput{}, err
 	}
 	return in, nil
@@ -159,7 +165,8 @@ func (a *API) createReceiver(w http.ResponseWriter, r *http.Request) error {
 	case !knownDriver(in.Driver):
 		return fail(http.StatusBadRequest, "Invalid driver %v", in.Driver)
 	}
-	rcv := Receiver{Name: in.Name, Driver: in.Driver, ProjectID: c.projectID, Notify: in.notify.cfg}
+	rcv := Receiver{Name: in.Name, Driver: in.Driver, ProjectID: c.projectID, Notify: in.notify.cfg,
+		RateLimit: in.rateLimit.limit}
 	in.applyConfig(&rcv)
 	rcv.setType()
 
@@ -237,12 +244,13 @@ func (a *API) updateReceiver(w http.ResponseWriter, r *http.Request, id string) 
 	if next.Notify, err = mergeNotify(cur.Notify, in.notify); err != nil {
 		return err
 	}
+	next.RateLimit = mergeRateLimit(cur.RateLimit, in.rateLimit)
 	next.setType()
 	if err := a.validate(r.Context(), &next); err != nil {
 		return err
 	}
 	if next.Name == cur.Name && next.Driver == cur.Driver && reflect.DeepEqual(next.config(), cur.config()) &&
-		reflect.DeepEqual(next.Notify, cur.Notify) {
+		reflect.DeepEqual(next.Notify, cur.Notify) && reflect.DeepEqual(next.RateLimit, cur.RateLimit) {
 		writeJSON(w, r, http.StatusOK, a.render(r, c, cur))
 		return nil
 	}

@@ -69,6 +69,8 @@ type Receiver struct {
 	// Notify says who hears how the receiver's executions ended (any driver); nil when nobody does. It holds
 	// the webhook's secret and header values: never log or render it as it is (see notifyView).
 	Notify *notify.ReceiverConfig
+	// RateLimit is the receiver's own trigger rate limit (any driver); nil means the service-wide one.
+	RateLimit *RateLimit
 }
 
 // ScaleServiceConfig is scaleServiceConfig: webhook-service's fields plus cooldownSeconds and onResolved.

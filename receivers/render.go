@@ -21,6 +21,8 @@ type receiverResource struct {
 	ForwardPostConfig    ForwardPostConfig    `json:"forwardPostConfig"`
 	// Notify is ours, left out when the receiver has none (so receivers of the original render as before).
 	Notify *notifyView `json:"notify,omitempty"`
+	// RateLimit is ours, left out when the receiver has no limit of its own.
+	RateLimit *RateLimit `json:"rateLimit,omitempty"`
 }
 
 // receiverCollection is the answer of GET /v1-webhooks/receivers.
@@ -49,6 +51,8 @@ func (a *API) render(r *http.Request, c caller, rcv Receiver) receiverResource {
 		Name:    rcv.Name,
 		State:   rcv.State,
 		Notify:  renderNotify(rcv.Notify, c.readOnly),
+		// A copy, so the rendering never aliases the cached receiver.
+		RateLimit: cloneRateLimit(rcv.RateLimit),
 	}
 	if !c.readOnly {
 		out.URL = rcv.URL

@@ -84,6 +84,8 @@ func schemaDefinitions() []schema {
 		// Outcome notifications, for every driver (docs/receivers-api.md#notifications); the webhook's
 		// secret and header values are write-only.
 		"notify": {Type: "json", Create: true, Update: true},
+		// The receiver's own trigger rate limit {perMinute, burst} (docs/receivers-api.md#rate-limits).
+		"rateLimit": {Type: "json", Create: true, Update: true},
 	})
 	for _, d := range Drivers() {
 		receiverFields[d+"Config"] = schemaField{Type: d, Create: true, Update: true}

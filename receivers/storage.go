@@ -61,6 +61,10 @@ func decodeReceiver(obj *cattle.GenericObject, projectID string) (Receiver, erro
 		return r, fmt.Errorf("%w: %w", errBadStoredReceiver, err)
 	}
 	r.Notify = n
+	lraw, present := obj.ResourceData[dataRateLimit]
+	if r.RateLimit, err = decodeStoredRateLimit(lraw, present); err != nil {
+		return r, fmt.Errorf("%w: %w", errBadStoredReceiver, err)
+	}
 	r.setType()
 	return r, nil
 }
@@ -84,6 +88,13 @@ func newGenericObject(r Receiver, key string) (cattle.GenericObject, error) {
 			return cattle.GenericObject{}, fmt.Errorf("encode notify config: %w", err)
 		}
 		data[dataNotify] = n
+	}
+	if r.RateLimit != nil {
+		l, err := json.Marshal(r.RateLimit)
+		if err != nil {
+			return cattle.GenericObject{}, fmt.Errorf("encode rate limit: %w", err)
+		}
+		data[dataRateLimit] = l
 	}
 	for name, v := range map[string]string{dataURL: r.URL, dataDriver: r.Driver} {
 		b, err := json.Marshal(v)

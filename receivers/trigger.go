@@ -53,6 +53,10 @@ func (a *API) trigger(w http.ResponseWriter, r *http.Request) error {
 		log.WithError(err).Warn("trigger of an unreadable receiver refused")
 		return fail(http.StatusBadRequest, "Receiver %s cannot be executed: %v", obj.ID, err)
 	}
+	// Before the body is read: a flood costs a map lookup per request, not a read and a parse.
+	if err := a.checkRate(w, obj.Key, rcv, received); err != nil {
+		return err
+	}
 	body, err := a.readBody(r)
 	if err != nil {
 		return err

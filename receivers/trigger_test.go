@@ -184,9 +184,10 @@ func TestTriggerBeforeFirstSync(t *testing.T) {
 	}
 }
 
-// TestConcurrentTriggers: many concurrent triggers of one receiver are each handed to the Executor once.
+// TestConcurrentTriggers: many concurrent triggers of one receiver are each handed to the Executor once (with
+// no service-wide rate limit: ratelimit_test.go covers the limit).
 func TestConcurrentTriggers(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, func(o *Options) { o.RateLimit = RateLimit{PerMinute: -1} })
 	triggerURL := str(e.create(e.scaleWebBody("burst")), "url")
 	const n = 200
 	var wg sync.WaitGroup
