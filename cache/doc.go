@@ -8,10 +8,12 @@
 //
 // Informer keeps Store true to Cattle. On every (re)connect of the event stream, and every resync interval, it
 // relists all four types (all pages, paged by id so a removal during the walk cannot shift a row out of it) while
-// events are only recorded, replaces the store with the lists, then re-reads by id every object an event named
+// events are only recorded, replaces the store with the lists, then re-reads every object an event named
 // during the relist (so a stale list row never wins over a newer event, and an event rendered before the list
-// never moves an object back), and only then applies events directly, in arrival order. Cattle resources carry
-// no version to compare, so this ordering is the whole guarantee: a re-read still in flight when a live event
-// for the same object is applied is dropped rather than written over it. Every object that changed is reported
-// through OnChange so reactions can be enqueued.
+// never moves an object back), and only then applies events directly, in arrival order. The re-reads go by id,
+// or, for a kind so many events named that a list is cheaper, by one more list of that kind started after those
+// events, in rounds until no event arrived during one. Cattle resources carry no version to compare, so this
+// ordering is the whole guarantee: a re-read still in flight when a live event for the same object is applied
+// is dropped rather than written over it (which is why the last round, run live, reads by id only). Every
+// object that changed is reported through OnChange so reactions can be enqueued.
 package cache

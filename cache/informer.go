@@ -178,6 +178,11 @@ type typeProbe struct {
 // ApplyEvent applies one resource.change event (its resourceType, resourceId and data). Types the cache does not
 // keep are ignored. Malformed data is an error (the caller logs and counts it) and nothing is half-applied; when
 // the event still names a cached kind and an id, that object is re-read by a relist so it is not left stale.
+//
+// The event's resourceType and resourceId say which object it is (Cattle's events always carry both); only
+// when one is missing is the rendering probed for its id and type. Probing costs a full scan of the rendering,
+// about a quarter of what applying an event costs, and the typed decode still rejects a bad rendering,
+// including one of another object than the event names.
 func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMessage) error {
 	var d resourceChangeData
 	if err := json.Unmarshal(data, &d); err != nil {
@@ -188,24 +193,31 @@ func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMess
 		i.repair(kindOf(resourceType), resourceID)
 		return fmt.Errorf("resource.change for %s %s carries no resource", resourceType, resourceID)
 	}
-	var probe typeProbe
-	if err := json.Unmarshal(d.Resource, &probe); err != nil {
+	// A valid JSON value that is not an object (Unmarshal left no leading space) cannot be a resource.
+	if d.Resource[0] != '{' {
 		i.repair(kindOf(resourceType), resourceID)
-		return fmt.Errorf("decode resource.change resource: %w", err)
+		return fmt.Errorf("decode resource.change resource: %s %s is rendered as a JSON %s, not an object",
+			resourceType, resourceID, jsonKind(d.Resource[0]))
 	}
-	kind := kindOf(resourceType)
-	if kind == "" {
-		kind = kindOf(probe.BaseType)
-	}
-	if kind == "" {
-		kind = kindOf(probe.Type)
-	}
-	if kind == "" {
-		return nil
-	}
-	id := probe.ID
-	if id == "" {
-		id = resourceID
+	kind, id := kindOf(resourceType), resourceID
+	if kind == "" || id == "" {
+		var probe typeProbe
+		if err := json.Unmarshal(d.Resource, &probe); err != nil {
+			i.repair(kind, id)
+			return fmt.Errorf("decode resource.change resource: %w", err)
+		}
+		if kind == "" {
+			kind = kindOf(probe.BaseType)
+		}
+		if kind == "" {
+			kind = kindOf(probe.Type)
+		}
+		if kind == "" {
+			return nil
+		}
+		if probe.ID != "" {
+			id = probe.ID
+		}
 	}
 	r := ref{kind, id}
 	i.mu.Lock()
@@ -217,12 +229,25 @@ func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMess
 	if _, inFlight := i.fetching[r]; inFlight {
 		i.fetching[r] = true
 	}
-	err := i.upsertLocked(kind, d.Resource)
+	err := i.upsertLocked(kind, id, d.Resource)
 	i.mu.Unlock()
 	if err != nil {
 		i.repair(kind, id)
 	}
 	return err
+}
+
+// jsonKind names the JSON type of a value by its first byte, for errors.
+func jsonKind(first byte) string {
+	switch first {
+	case '"':
+		return "string"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	}
+	return "number"
 }
 
 // repair schedules a re-read of one object whose event could not be applied: it is recorded for the refresh
@@ -238,8 +263,9 @@ func (i *Informer) repair(kind, id string) {
 	i.Resync()
 }
 
-func (i *Informer) upsertLocked(kind string, raw json.RawMessage) error {
-	c, changed, err := i.opts.Store.Upsert(kind, raw)
+// upsertLocked applies one rendering of object kind/id (or, with id "", of whichever object it renders).
+func (i *Informer) upsertLocked(kind, id string, raw json.RawMessage) error {
+	c, changed, err := i.opts.Store.upsert(kind, id, raw)
 	if err != nil {
 		return err
 	}
@@ -317,10 +343,27 @@ func (i *Informer) relist(ctx context.Context) error {
 		}
 		lists[kind] = rows
 	}
-	i.mu.Lock()
+	i.replace(lists)
+	if err := i.refresh(ctx); err != nil {
+		return err
+	}
+	i.synced.Store(true)
+	i.lastSync.Store(time.Now().UnixNano())
+	i.relists.Add(1)
+	return nil
+}
+
+// replace replaces the store's objects of each listed kind with its list and reports every change. It runs
+// only while events are recorded (relisting), so no event can reach the store meanwhile, and it does not hold
+// mu: a first sync decodes for seconds, and the event path must not wait for it just to record a ref.
+func (i *Informer) replace(lists map[string][]json.RawMessage) {
 	var changes []Change
 	for _, kind := range Kinds() {
-		changed, err := i.opts.Store.Replace(kind, lists[kind])
+		rows, ok := lists[kind]
+		if !ok {
+			continue
+		}
+		changed, err := i.opts.Store.Replace(kind, rows)
 		if err != nil {
 			i.log.WithError(err).WithField("resource_type", kind).Warn("relist skipped undecodable rows")
 		}
@@ -329,17 +372,9 @@ func (i *Informer) relist(ctx context.Context) error {
 			changes = append(changes, Change{Kind: kind, ID: id, Deleted: !has})
 		}
 	}
-	i.mu.Unlock()
 	for _, c := range changes {
 		i.opts.OnChange(c)
 	}
-	if err := i.refresh(ctx); err != nil {
-		return err
-	}
-	i.synced.Store(true)
-	i.lastSync.Store(time.Now().UnixNano())
-	i.relists.Add(1)
-	return nil
 }
 
 // listKind lists every row of kind, a page at a time in id order, each page asking for the ids after the last
@@ -408,77 +443,4 @@ func idAfter(a, b string) bool {
 		return len(a) > len(b)
 	}
 	return a > b
-}
-
-// refresh re-reads by id every object an event named while relisting, until a round finds nothing new, then
-// goes live. After MaxRefreshRounds it goes live anyway and re-reads what is left once more: under a storm
-// that never pauses this is the best available order.
-func (i *Informer) refresh(ctx context.Context) error {
-	for round := 1; ; round++ {
-		i.mu.Lock()
-		pending := i.dirty
-		i.dirty = map[ref]struct{}{}
-		if len(pending) == 0 || round > i.opts.MaxRefreshRounds {
-			i.relisting = false
-			i.mu.Unlock()
-			if len(pending) == 0 {
-				return nil
-			}
-		} else {
-			i.mu.Unlock()
-		}
-		for r := range pending {
-			if err := i.fetch(ctx, r); err != nil {
-				// Put the unfetched refs back so the next relist attempt refreshes them.
-				i.mu.Lock()
-				i.relisting = true
-				for rest := range pending {
-					i.dirty[rest] = struct{}{}
-				}
-				i.mu.Unlock()
-				return err
-			}
-		}
-		if round > i.opts.MaxRefreshRounds {
-			return nil
-		}
-	}
-}
-
-// fetch re-reads one object and applies it (a 404 deletes it). Only a failed read is an error (the relist is
-// retried); an object that reads but does not decode is logged and left as cached, since reading it again
-// would fail the same way and must not wedge the informer.
-//
-// When the informer is live (the last refresh round), a live event for the same object may be applied while
-// the read is in flight; the read is then dropped. That event is at least as new as the read, or, if it was
-// rendered earlier, a later change exists whose own event is still to come, so the cache cannot stay older.
-func (i *Informer) fetch(ctx context.Context, r ref) error {
-	i.mu.Lock()
-	i.fetching[r] = false
-	i.mu.Unlock()
-	var raw json.RawMessage
-	err := i.opts.Source.ByID(ctx, schemaOf(r.kind), r.id, &raw)
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	overtaken := i.fetching[r]
-	delete(i.fetching, r)
-	switch {
-	case errors.Is(err, cattle.ErrNotFound):
-		if overtaken {
-			return nil
-		}
-		if i.opts.Store.Delete(r.kind, r.id) {
-			i.opts.OnChange(Change{Kind: r.kind, ID: r.id, Deleted: true})
-		}
-		return nil
-	case err != nil:
-		return fmt.Errorf("refresh %s %s: %w", r.kind, r.id, err)
-	case overtaken:
-		return nil
-	}
-	if err := i.upsertLocked(r.kind, raw); err != nil {
-		i.log.WithError(err).WithFields(logrus.Fields{"resource_type": r.kind, "resource_id": r.id}).
-			Warn("refreshed object does not decode, keeping the cached copy")
-	}
-	return nil
 }

@@ -508,3 +508,37 @@ func TestInformerFallsBackToOffsetPaging(t *testing.T) {
 		t.Fatalf("fallback list options %+v, want an offset listing with page size 4", last)
 	}
 }
+
+// TestInformerEventNamesItsObject: the event's resourceType and resourceId say which object it carries, so the
+// rendering is not probed for them; a rendering of another object than the one named is malformed, applied
+// under neither id, and the named object is re-read.
+func TestInformerEventNamesItsObject(t *testing.T) {
+	src := newFakeSource()
+	src.set("service", "1s1", serviceJSON(t, "1s1", "v1", lc("docker:a", nil)))
+	inf, s, log := newTestInformer(t, src, nil)
+	runInformer(t, inf)
+	waitRelists(t, inf, 1)
+	before := len(log.all())
+
+	// A rendering without type or baseType: the event's resourceType alone decides the kind.
+	bare := mustJSON(t, map[string]any{"id": "1s2", "state": "active", "description": "v1"})
+	apply(t, inf, "service", "1s2", bare)
+	if got := serviceVersion(s, "1s2"); got != "v1" {
+		t.Fatalf("event named service 1s2 not cached: %q", got)
+	}
+
+	relists := inf.Relists()
+	src.set("service", "1s1", serviceJSON(t, "1s1", "v2", lc("docker:a", nil)))
+	err := inf.ApplyEvent("service", "1s1", eventData(t, serviceJSON(t, "1s3", "v1", lc("docker:a", nil))))
+	if err == nil || !strings.Contains(err.Error(), "the rendering is of 1s3") {
+		t.Fatalf("event for 1s1 carrying 1s3: error = %v, want the mismatch reported", err)
+	}
+	if _, ok := s.Service("1s3"); ok {
+		t.Fatal("a rendering carried under another object's name was cached")
+	}
+	waitRelists(t, inf, relists+1)
+	eventually(t, waitFor, func() bool { return serviceVersion(s, "1s1") == "v2" }, "named object re-read")
+	if got := log.all()[before]; got != (Change{Kind: KindService, ID: "1s2"}) {
+		t.Fatalf("first change = %+v, want service 1s2", got)
+	}
+}

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
+	"hash/maphash"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,11 +27,16 @@ type Store struct {
 	receiverKeys  index // trigger key → receiver ids (several while an update replaces a receiver)
 
 	gauge *prometheus.GaugeVec
+	// seed keys maphash, the hash of renderings (see entry.hash): several times faster than FNV on multi-KB
+	// rows, and its hashes are only compared within this store, so any seed will do.
+	seed maphash.Seed
 }
 
 // entry is one cached object with what is needed to detect changes and to unindex it.
 type entry struct {
-	obj   any
+	obj any
+	// hash is the hash of the rendering obj was decoded from: Cattle renders an unchanged object identically in
+	// events, reads and lists, so an equal hash means no change (a 64-bit collision is the accepted risk).
 	hash  uint64
 	terms []string // terms under which the object is indexed in its kind's primary index
 	repos []string // services only: image repositories
@@ -51,6 +57,7 @@ func NewStore(reg prometheus.Registerer) (*Store, error) {
 		hostLabels:    index{},
 		serviceInsts:  index{},
 		receiverKeys:  index{},
+		seed:          maphash.MakeSeed(),
 	}
 	for _, k := range Kinds() {
 		s.objects[k] = map[string]*entry{}
@@ -79,9 +86,12 @@ type decoded struct {
 	entry   *entry
 }
 
-// decode turns the REST/event rendering of a resource of the given kind into an entry.
-func decode(kind string, raw json.RawMessage) (decoded, error) {
-	d := decoded{kind: kind, entry: &entry{hash: hashOf(raw)}}
+// hashOf hashes a rendering for change detection (see entry.hash).
+func (s *Store) hashOf(raw []byte) uint64 { return maphash.Bytes(s.seed, raw) }
+
+// decode turns the REST/event rendering of a resource of the given kind, whose hash is h, into an entry.
+func decode(kind string, raw json.RawMessage, h uint64) (decoded, error) {
+	d := decoded{kind: kind, entry: &entry{hash: h}}
 	var res *cattle.Resource
 	switch kind {
 	case KindService:
@@ -149,18 +159,21 @@ func instanceOwners(in *cattle.Instance) []string {
 	return uniqueTerms(owners)
 }
 
-func hashOf(raw []byte) uint64 {
-	h := fnv.New64a()
-	_, _ = h.Write(raw)
-	return h.Sum64()
-}
-
 // Upsert stores (or, when the resource is removed, deletes) one resource of the given kind from its JSON
 // rendering. ok reports whether the cache changed; the Change says how.
 func (s *Store) Upsert(kind string, raw json.RawMessage) (c Change, ok bool, err error) {
-	d, err := decode(kind, raw)
+	return s.upsert(kind, "", raw)
+}
+
+// upsert is Upsert for a rendering that must carry id wantID (unless it is ""): an event names its resource,
+// and a rendering of another object under that name is rejected rather than cached under either id.
+func (s *Store) upsert(kind, wantID string, raw json.RawMessage) (c Change, ok bool, err error) {
+	d, err := decode(kind, raw, s.hashOf(raw))
 	if err != nil {
 		return Change{}, false, err
+	}
+	if wantID != "" && d.id != wantID {
+		return Change{}, false, fmt.Errorf("decode %s %s: the rendering is of %s", kind, wantID, d.id)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -188,34 +201,95 @@ func (s *Store) Delete(kind, id string) bool {
 // changed, appeared or disappeared. Rows that do not decode are skipped and reported in the error; the rest is
 // still applied, so one bad row cannot blind the cache. A bad row whose id can still be read keeps the cached
 // copy of that object: it is listed, so it exists, and a stale copy is better than a lost one.
+//
+// A row rendered exactly as its cached copy is not decoded again: a periodic resync of a quiet world costs a
+// hash per row instead of a decode, and allocates no second copy of the cache while the first is alive.
 func (s *Store) Replace(kind string, rows []json.RawMessage) (changed []string, err error) {
-	decodedRows := make([]decoded, 0, len(rows))
-	var errs []error
-	var kept []string
-	for _, raw := range rows {
-		d, derr := decode(kind, raw)
-		if derr != nil {
-			errs = append(errs, derr)
-			var probe struct {
-				ID string `json:"id"`
+	return s.applyReplace(kind, s.planReplace(kind, rows))
+}
+
+// replacePlan is the outcome of the unlocked half of Replace: the listed rows, in list order, either decoded
+// or recognised as unchanged.
+type replacePlan struct {
+	rows []plannedRow
+	errs []error
+}
+
+// plannedRow is one listed row: unchanged (same), decoded (d.entry set) or undecodable (neither).
+type plannedRow struct {
+	raw   json.RawMessage
+	hash  uint64
+	same  string  // id of the cached object this row rendered byte for byte when planned
+	d     decoded // the decoded row
+	badID string  // id of a row that does not decode, when that much reads
+}
+
+// planReplace hashes every row and decodes those that differ from every cached copy, without holding the
+// lock, so readers and events are not held up by the decode of a large list. Its view of the cache may be
+// stale by the time applyReplace runs; applyReplace checks the rows it skipped again.
+func (s *Store) planReplace(kind string, rows []json.RawMessage) replacePlan {
+	s.mu.RLock()
+	cached := make(map[uint64]string, len(s.objects[kind]))
+	for id, e := range s.objects[kind] {
+		cached[e.hash] = id
+	}
+	s.mu.RUnlock()
+	p := replacePlan{rows: make([]plannedRow, len(rows))}
+	for n, raw := range rows {
+		pr := &p.rows[n]
+		pr.raw, pr.hash = raw, s.hashOf(raw)
+		// Equal hashes mean equal bytes (see entry.hash), and the bytes carry the id, so the row is that object's.
+		if id, ok := cached[pr.hash]; ok {
+			pr.same = id
+			continue
+		}
+		p.decodeRow(kind, pr)
+	}
+	return p
+}
+
+// decodeRow decodes one planned row, or records why it cannot be.
+func (p *replacePlan) decodeRow(kind string, pr *plannedRow) {
+	d, err := decode(kind, pr.raw, pr.hash)
+	if err == nil {
+		pr.d = d
+		return
+	}
+	p.errs = append(p.errs, err)
+	var probe struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(pr.raw, &probe) == nil {
+		pr.badID = probe.ID
+	}
+}
+
+// applyReplace applies a plan under the lock, in list order. A row planned as unchanged whose cached copy
+// changed since (an Upsert between the two halves) is decoded here after all, so the list still wins as it
+// would have had nothing been skipped.
+func (s *Store) applyReplace(kind string, p replacePlan) (changed []string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := make(map[string]struct{}, len(p.rows))
+	for n := range p.rows {
+		pr := &p.rows[n]
+		if pr.same != "" {
+			seen[pr.same] = struct{}{}
+			if e := s.objects[kind][pr.same]; e != nil && e.hash == pr.hash {
+				continue
 			}
-			if json.Unmarshal(raw, &probe) == nil && probe.ID != "" {
-				kept = append(kept, probe.ID)
+			pr.same = ""
+			p.decodeRow(kind, pr)
+		}
+		if pr.d.entry == nil {
+			if pr.badID != "" {
+				seen[pr.badID] = struct{}{}
 			}
 			continue
 		}
-		decodedRows = append(decodedRows, d)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	seen := make(map[string]struct{}, len(decodedRows)+len(kept))
-	for _, id := range kept {
-		seen[id] = struct{}{}
-	}
-	for _, d := range decodedRows {
-		seen[d.id] = struct{}{}
-		if s.applyLocked(d) {
-			changed = append(changed, d.id)
+		seen[pr.d.id] = struct{}{}
+		if s.applyLocked(pr.d) {
+			changed = append(changed, pr.d.id)
 		}
 	}
 	for id := range s.objects[kind] {
@@ -225,7 +299,7 @@ func (s *Store) Replace(kind string, rows []json.RawMessage) (changed []string, 
 	}
 	s.updateGaugeLocked(kind)
 	sortIDs(changed)
-	return changed, errors.Join(errs...)
+	return slices.Compact(changed), errors.Join(p.errs...)
 }
 
 func (s *Store) applyLocked(d decoded) bool {
