@@ -95,7 +95,12 @@ func (e *env) startSim() {
 	e.info, e.simURL = info, srv.URL
 }
 
-func (e *env) startService() {
+func (e *env) startService() { e.launchService(nil) }
+
+// launchService starts the service on new loopback listeners (pointing e.apiURL and e.healthURL at them), with
+// configure (may be nil) applied to the test configuration, and returns a stop that cancels it and waits for Run
+// to return nil; stop also runs at cleanup if the test did not call it.
+func (e *env) launchService(configure func(*config.Config)) (stop func()) {
 	t := e.t
 	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -120,6 +125,9 @@ func (e *env) startService() {
 	cfg.PingInterval = 100 * time.Millisecond
 	cfg.PongWait = time.Second
 	cfg.MaxPingAge = 2 * time.Second
+	if configure != nil {
+		configure(&cfg)
+	}
 
 	log := logrus.New()
 	log.SetOutput(e.logs)
@@ -143,17 +151,22 @@ func (e *env) startService() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app.Run returned %v after cancel, want nil", err)
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("app.Run returned %v after cancel, want nil", err)
+				}
+			case <-time.After(waitTimeout):
+				t.Errorf("app.Run did not return within %s of cancel", waitTimeout)
 			}
-		case <-time.After(waitTimeout):
-			t.Errorf("app.Run did not return within %s of cancel", waitTimeout)
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 // waitHealthy waits until /healthcheck answers 200.

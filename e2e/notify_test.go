@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,9 +25,7 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-	"github.com/sirupsen/logrus"
 
-	"github.com/rancher/scale-subscriber/app"
 	"github.com/rancher/scale-subscriber/config"
 	"github.com/rancher/scale-subscriber/notify"
 )
@@ -285,73 +282,13 @@ func startNotifying(t *testing.T, smtpCfg *notify.SMTPConfig) *env {
 	e.client = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	t.Cleanup(e.client.CloseIdleConnections)
 	e.startSim()
-	e.startConfiguredService(func(cfg *config.Config) {
+	e.launchService(func(cfg *config.Config) {
 		if smtpCfg != nil {
 			cfg.SMTP = *smtpCfg
 		}
 	})
 	e.waitHealthy()
 	return e
-}
-
-// startConfiguredService is startService with a change to the configuration.
-func (e *env) startConfiguredService(configure func(*config.Config)) {
-	t := e.t
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen for the receivers api: %v", err)
-	}
-	healthLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = apiLn.Close()
-		t.Fatalf("listen for the healthcheck: %v", err)
-	}
-	e.apiURL = "http://" + apiLn.Addr().String()
-	e.healthURL = "http://" + healthLn.Addr().String()
-	cred := e.cred()
-	cfg := config.Defaults()
-	cfg.CattleURL = e.simURL + "/v1"
-	cfg.AccessKey, cfg.SecretKey = cred.AccessKey, cred.SecretKey
-	cfg.ListenAddress = apiLn.Addr().String()
-	cfg.HealthListenAddress = healthLn.Addr().String()
-	cfg.PublicURL = e.apiURL
-	cfg.Workers = 2
-	cfg.PingInterval = 100 * time.Millisecond
-	cfg.PongWait = time.Second
-	cfg.MaxPingAge = 2 * time.Second
-	configure(&cfg)
-
-	lg := logrus.New()
-	lg.SetOutput(e.logs)
-	lg.SetFormatter(&logrus.JSONFormatter{})
-	lg.SetLevel(logrus.InfoLevel)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("service logs:\n%s", e.logs.String())
-		}
-	})
-	newCtx, cancelNew := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancelNew()
-	a, err := app.New(newCtx, app.Options{Config: cfg, Logger: lg, HealthListener: healthLn, Listener: apiLn})
-	if err != nil {
-		_ = apiLn.Close()
-		_ = healthLn.Close()
-		t.Fatalf("app.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app.Run returned %v after cancel, want nil", err)
-			}
-		case <-time.After(waitTimeout):
-			t.Errorf("app.Run did not return within %s of cancel", waitTimeout)
-		}
-	})
 }
 
 // notifyMember is a receiver's notify member: a signed webhook to hook with an Authorization header (and

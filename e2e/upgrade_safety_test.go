@@ -7,21 +7,13 @@ package e2e
 // service's state machine (a slow upgrade).
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/sirupsen/logrus"
-
-	"github.com/rancher/scale-subscriber/app"
-	"github.com/rancher/scale-subscriber/config"
 )
 
 // finalOutcomes are the outcomes an upgrade's record ends with.
@@ -336,7 +328,7 @@ func TestRestartMidUpgradeStillCompletes(t *testing.T) {
 	e.client = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	t.Cleanup(e.client.CloseIdleConnections)
 	e.startSim()
-	stopFirst := e.runService()
+	stopFirst := e.launchService(nil)
 	e.waitHealthy()
 	web := e.id("service/web")
 	r := e.safeReceiver("web-restart", `,"tag":"1.14"`)
@@ -355,7 +347,7 @@ func TestRestartMidUpgradeStillCompletes(t *testing.T) {
 	})
 	restart := e.callMark()
 
-	e.runService()
+	e.launchService(nil)
 	e.waitHealthy()
 	s := e.waitService(web, "web finished by the new instance", settled)
 	if s.LaunchConfig.ImageUUID != "docker:nginx:1.14" {
@@ -374,68 +366,4 @@ func TestRestartMidUpgradeStillCompletes(t *testing.T) {
 	if got := actionCalls(after); !slices.Equal(got, []string{"finishupgrade " + web + " 202"}) {
 		t.Errorf("actions after the restart %v, want the new instance's finishupgrade", got)
 	}
-}
-
-// runService starts the service on new loopback listeners (pointing e.apiURL and e.healthURL at them) and
-// returns a stop that cancels it and waits for it to return; stop also runs at cleanup if the test did not
-// call it.
-func (e *env) runService() (stop func()) {
-	t := e.t
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen for the receivers api: %v", err)
-	}
-	healthLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = apiLn.Close()
-		t.Fatalf("listen for the healthcheck: %v", err)
-	}
-	e.apiURL = "http://" + apiLn.Addr().String()
-	e.healthURL = "http://" + healthLn.Addr().String()
-	cred := e.cred()
-	cfg := config.Defaults()
-	cfg.CattleURL = e.simURL + "/v1"
-	cfg.AccessKey, cfg.SecretKey = cred.AccessKey, cred.SecretKey
-	cfg.ListenAddress = apiLn.Addr().String()
-	cfg.HealthListenAddress = healthLn.Addr().String()
-	cfg.PublicURL = e.apiURL
-	cfg.Workers = 2
-	cfg.PingInterval = 100 * time.Millisecond
-	cfg.PongWait = time.Second
-	cfg.MaxPingAge = 2 * time.Second
-	log := logrus.New()
-	log.SetOutput(e.logs)
-	log.SetFormatter(&logrus.JSONFormatter{})
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("service logs:\n%s", e.logs.String())
-		}
-	})
-	newCtx, cancelNew := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancelNew()
-	a, err := app.New(newCtx, app.Options{Config: cfg, Logger: log, HealthListener: healthLn, Listener: apiLn})
-	if err != nil {
-		_ = apiLn.Close()
-		_ = healthLn.Close()
-		t.Fatalf("app.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("app.Run returned %v after cancel, want nil", err)
-				}
-			case <-time.After(waitTimeout):
-				t.Errorf("app.Run did not return within %s of cancel", waitTimeout)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
 }
