@@ -13,7 +13,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
@@ -24,7 +23,6 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/rancher/scale-subscriber/app"
-	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/config"
 	"github.com/rancher/scale-subscriber/events"
 )
@@ -129,43 +127,6 @@ func startHardened(t *testing.T, o hardenOptions) *hardEnv {
 	})
 	h.waitHealthy()
 	return h
-}
-
-// startSimStep is env.startSim with another transition step.
-func (h *hardEnv) startSimStep(step time.Duration) {
-	t := h.t
-	if step <= 0 {
-		step = 10 * time.Millisecond
-	}
-	sim := cattlesim.New(cattlesim.Options{
-		Timings:       cattlesim.Timings{Step: step},
-		FlushInterval: 10 * time.Millisecond,
-		PingInterval:  100 * time.Millisecond,
-		RandSeed:      1,
-	})
-	info, err := sim.Seed(cattlesim.SeedDemo, cattlesim.SeedOptions{})
-	if err != nil {
-		sim.Close()
-		t.Fatalf("seed cattlesim: %v", err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan error, 1)
-	go func() { hubDone <- sim.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-hubDone:
-			if err != nil {
-				t.Errorf("cattlesim event hub: %v", err)
-			}
-		case <-time.After(waitTimeout):
-			t.Errorf("cattlesim event hub did not stop within %s", waitTimeout)
-		}
-		srv.Close()
-		sim.Close()
-	})
-	h.info, h.simURL = info, srv.URL
 }
 
 // stop cancels the service's context (what SIGTERM does in main) and returns Run's result; it fails the test

@@ -62,10 +62,16 @@ func start(t *testing.T) *env {
 	return e
 }
 
-func (e *env) startSim() {
+func (e *env) startSim() { e.startSimStep(10 * time.Millisecond) }
+
+// startSimStep starts cattlesim (demo seed) with the given transition step (10 ms when zero).
+func (e *env) startSimStep(step time.Duration) {
 	t := e.t
+	if step <= 0 {
+		step = 10 * time.Millisecond
+	}
 	sim := cattlesim.New(cattlesim.Options{
-		Timings:       cattlesim.Timings{Step: 10 * time.Millisecond},
+		Timings:       cattlesim.Timings{Step: step},
 		FlushInterval: 10 * time.Millisecond,
 		PingInterval:  100 * time.Millisecond,
 		RandSeed:      1,
