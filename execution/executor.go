@@ -225,14 +225,19 @@ func (x *Executor) reconcileHostGroup(ctx context.Context, id string) error {
 
 // GiveUp answers the triggers of a key the workers gave up on after repeated retryable failures. It is the
 // workers' OnFailure hook. Triggers filed after the last attempt started stay and the key is queued again. So
-// do triggers whose scale PUT got no answer: Cattle may have applied them, so they are not answered "retry"
-// (the sender's retry would apply them twice) but kept until a read of the service settles them.
+// do triggers whose scale PUT got no answer, and scaleHost triggers with host writes sent: Cattle may have
+// applied them, so they are not answered "retry" (the sender's retry would apply them twice) but kept until a
+// read of the service (a host listing) settles them.
 func (x *Executor) GiveUp(key string, err error) {
 	var keep []*intent
 	fresh := false
 	for _, in := range x.book.take(key) {
 		if in.sent != nil {
 			in.entry.Step("cattle kept failing: " + err.Error() + "; still to learn whether the scale PUT was applied")
+			keep = append(keep, in)
+			continue
+		}
+		if keepHostWork(in, err) {
 			keep = append(keep, in)
 			continue
 		}

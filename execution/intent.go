@@ -39,6 +39,10 @@ type intent struct {
 	// sent is set while a scale PUT carrying this intent got no answer: Cattle may have applied it (see
 	// unsure.go). Only the worker of the intent's key touches it.
 	sent *sentScale
+	// hosts is a scaleHost intent's plan once made, with what became of each of its host writes: once one was
+	// sent, the plan is fixed and retries settle and complete it rather than plan again (hostsettle.go). Only
+	// the worker of the intent's key touches it (and Close, once the workers stopped).
+	hosts *hostWork
 
 	once sync.Once
 	done chan Answer

@@ -22,15 +22,17 @@ var hostCloneFields = []string{
 }
 
 // applyScaleHost executes the scaleHost triggers waiting on one host group, one after the other, each from a
-// fresh host listing (hosts come and go through Cattle, so the cache may lag our own creates and removals).
+// fresh host listing (hosts come and go through Cattle, so the cache may lag our own creates and removals). A
+// trigger whose writes were sent keeps its plan across retries: the listing settles them (hostsettle.go).
 func (x *Executor) applyScaleHost(ctx context.Context, key string, batch []*intent) error {
 	for i, in := range batch {
 		in.entry.Running()
 		if err := x.scaleHostOnce(ctx, in); err != nil {
-			if cattle.IsRetryable(err) {
+			// A call cut by shutdown is not a refusal: Close answers (and settles) what is put back.
+			if cattle.IsRetryable(err) || ctx.Err() != nil {
 				return x.retryOrFail(ctx, key, batch[i:], err)
 			}
-			x.failAll([]*intent{in}, err)
+			x.failHost(in, err)
 		}
 	}
 	return nil
@@ -38,91 +40,140 @@ func (x *Executor) applyScaleHost(ctx context.Context, key string, batch []*inte
 
 func (x *Executor) scaleHostOnce(ctx context.Context, in *intent) error {
 	req := *in.scaleHost
-	entries := []*Entry{in.entry}
 	start := time.Now()
 	hosts, err := x.cattle.ListHosts(ctx, cattle.ListOptions{Sort: "created"})
-	recordCall(entries, http.MethodGet, "hosts", start, err)
+	recordCall([]*Entry{in.entry}, http.MethodGet, "hosts", start, err)
 	if err != nil {
 		return err
 	}
 	group := scale.Group(planHosts(hosts), req.Selector)
-	if req.Action == scale.ActionUp {
-		return x.scaleHostsUp(ctx, in, group, req)
+	if in.hosts != nil && !in.hosts.sent() {
+		// Nothing of the earlier plan reached Cattle: plan again from what it shows now.
+		in.hosts = nil
 	}
-	return x.scaleHostsDown(ctx, in, group, req)
+	if in.hosts != nil {
+		x.settleHostWrites(in, hosts, group, false)
+	} else if !x.planScaleHost(in, hosts, group, req) {
+		return nil
+	}
+	if req.Action == scale.ActionUp {
+		return x.createHosts(ctx, in, group)
+	}
+	return x.evacuateHosts(ctx, in)
 }
 
-func (x *Executor) scaleHostsUp(ctx context.Context, in *intent, group []scale.Host, req scale.HostRequest) error {
-	plan, err := scale.PlanHostScaleUp(group, req)
+// planScaleHost plans a trigger from a listing and fixes the plan on the intent; it answers the trigger and
+// returns false when there is nothing to do.
+func (x *Executor) planScaleHost(in *intent, hosts []cattle.Host, group []scale.Host, req scale.HostRequest) bool {
+	var (
+		decision scale.Decision
+		work     *hostWork
+		desc     string
+		err      error
+	)
+	if req.Action == scale.ActionUp {
+		var plan scale.HostUpPlan
+		plan, err = scale.PlanHostScaleUp(group, req)
+		decision, work = plan.Decision, newUpWork(plan, hosts)
+		desc = fmt.Sprintf("clone %s as %v", plan.Template.ID, plan.Hostnames)
+	} else {
+		var plan scale.HostDownPlan
+		plan, err = scale.PlanHostScaleDown(group, req)
+		decision, work = plan.Decision, newDownWork(plan)
+		desc = fmt.Sprintf("remove %v", work.names(writePending))
+	}
 	if err != nil {
 		x.ignoreAll([]*intent{in}, err.Error())
+		return false
+	}
+	if len(work.writes) == 0 {
+		in.entry.SetDecision(fmt.Sprintf("%s: %s", decision.Result, decision.Reason))
+		in.finish(OutcomeIgnored, nil, okAnswer(in, decision, ""))
+		return false
+	}
+	in.entry.SetDecision(desc)
+	in.hosts = work
+	return true
+}
+
+// createHosts sends the creates of a scale-up plan that are still to do, then answers the trigger.
+func (x *Executor) createHosts(ctx context.Context, in *intent, group []scale.Host) error {
+	w := in.hosts
+	if len(w.names(writePending)) == 0 {
+		x.finishHostWork(in)
 		return nil
 	}
-	if len(plan.Hostnames) == 0 {
-		in.entry.SetDecision(fmt.Sprintf("%s: %s", plan.Decision.Result, plan.Decision.Reason))
-		in.finish(OutcomeIgnored, nil, okAnswer(in, plan.Decision, ""))
-		return nil
+	if !hasHost(group, w.templateID) {
+		// The template left the group since the plan was made: clone the group's oldest clonable host instead.
+		old := w.templateID
+		w.templateID = ""
+		for _, h := range group {
+			if h.Clonable() {
+				w.templateID = h.ID
+				break
+			}
+		}
+		if w.templateID == "" {
+			return fmt.Errorf("template host %s left the group and no other host can be cloned", old)
+		}
+		in.entry.Step(fmt.Sprintf("template host %s left the group: cloning %s instead", old, w.templateID))
 	}
-	in.entry.SetDecision(fmt.Sprintf("clone %s as %v", plan.Template.ID, plan.Hostnames))
 	start := time.Now()
-	template, err := x.cattle.GetHost(ctx, plan.Template.ID)
-	recordCall([]*Entry{in.entry}, http.MethodGet, "hosts/"+plan.Template.ID, start, err)
+	template, err := x.cattle.GetHost(ctx, w.templateID)
+	recordCall([]*Entry{in.entry}, http.MethodGet, "hosts/"+w.templateID, start, err)
 	if err != nil {
 		return err
 	}
-	var created []string
-	for _, hostname := range plan.Hostnames {
-		input, err := cloneInput(template, hostname, plan.Labels)
+	for _, wr := range w.writes {
+		if wr.state != writePending {
+			continue
+		}
+		input, err := cloneInput(template, wr.name, w.labels)
 		if err != nil {
 			return err
 		}
 		start = time.Now()
 		h, err := x.cattle.CreateHost(ctx, input)
-		recordCall([]*Entry{in.entry}, http.MethodPost, "hosts", start, err)
+		recordCall([]*Entry{in.entry}, http.MethodPost, "hosts ("+wr.name+")", start, err)
 		if err != nil {
-			// Hosts created so far stay: the retry re-plans from a fresh listing, which counts them.
+			// Hosts created so far stay; the retry settles this one from its listing and creates the rest.
+			markUnsent(in, wr, err)
 			return err
 		}
-		created = append(created, h.ID)
+		wr.state, wr.id = writeDone, h.ID
 	}
-	x.log.WithFields(logFields(in.key, "scaleHost")).WithField("created", len(created)).Info("hosts cloned")
-	in.finish(OutcomeDone, nil, Answer{Status: http.StatusOK, Body: reply{
-		ExecutionID: in.entry.ID(), Decision: plan.Decision, Target: in.key, Targets: plan.Hostnames}})
+	x.finishHostWork(in)
 	return nil
 }
 
-func (x *Executor) scaleHostsDown(ctx context.Context, in *intent, group []scale.Host, req scale.HostRequest) error {
-	plan, err := scale.PlanHostScaleDown(group, req)
-	if err != nil {
-		x.ignoreAll([]*intent{in}, err.Error())
-		return nil
-	}
-	if len(plan.Remove) == 0 {
-		in.entry.SetDecision(fmt.Sprintf("%s: %s", plan.Decision.Result, plan.Decision.Reason))
-		in.finish(OutcomeIgnored, nil, okAnswer(in, plan.Decision, ""))
-		return nil
-	}
-	names := make([]string, len(plan.Remove))
-	for i, h := range plan.Remove {
-		names[i] = h.Hostname
-		if h.Name != "" {
-			names[i] = h.Name
+// evacuateHosts sends the evacuations of a scale-down plan that are still to do (and those whose earlier send
+// left no trace on their host), then answers the trigger.
+func (x *Executor) evacuateHosts(ctx context.Context, in *intent) error {
+	for _, wr := range in.hosts.writes {
+		if wr.state != writePending {
+			continue
 		}
-	}
-	in.entry.SetDecision(fmt.Sprintf("remove %v", names))
-	for _, h := range plan.Remove {
 		start := time.Now()
 		_, err := x.cattle.CreateExternalHostEvent(ctx, cattle.ExternalHostEvent{
-			EventType: "host.evacuate", HostID: h.ID, DeleteHost: true})
-		recordCall([]*Entry{in.entry}, http.MethodPost, "externalhostevents (host.evacuate "+h.ID+")", start, err)
+			EventType: "host.evacuate", HostID: wr.id, DeleteHost: true})
+		recordCall([]*Entry{in.entry}, http.MethodPost, "externalhostevents (host.evacuate "+wr.id+")", start, err)
 		if err != nil {
+			markUnsent(in, wr, err)
 			return err
 		}
+		wr.state = writeDone
 	}
-	x.log.WithFields(logFields(in.key, "scaleHost")).WithField("removed", len(plan.Remove)).Info("hosts removed")
-	in.finish(OutcomeDone, nil, Answer{Status: http.StatusOK, Body: reply{
-		ExecutionID: in.entry.ID(), Decision: plan.Decision, Target: in.key, Targets: names}})
+	x.finishHostWork(in)
 	return nil
+}
+
+func hasHost(group []scale.Host, id string) bool {
+	for _, h := range group {
+		if h.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 // planHosts converts Cattle hosts to the planner's view; the state is the one v2-beta shows (agentState when

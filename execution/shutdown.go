@@ -2,11 +2,13 @@ package execution
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/rancher/scale-subscriber/cache"
+	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/events"
 	"github.com/rancher/scale-subscriber/scale"
 )
@@ -19,6 +21,10 @@ import (
 //   - a scale trigger whose PUT got no answer is settled with one read of the service (ctx bounds it): applied
 //     triggers are answered as done, the others 503; if the read fails too, the answer says the outcome is
 //     unknown (a 200, so the sender does not apply it a second time);
+//   - a scaleHost trigger with host writes sent is settled with one host listing (shared by all of them):
+//     one whose writes all turn out applied is answered as done, one of which nothing was applied 503; the
+//     others get a 200 "failed" saying which hosts changed, which did not and which may have, since sending
+//     the trigger again would apply what was applied a second time (hostsettle.go);
 //   - every other waiting trigger was not executed: 503, send it again;
 //   - a push still waiting for its service (its sender was answered 202 long ago) ends as failed, not started.
 //
@@ -30,8 +36,11 @@ func (x *Executor) Close(ctx context.Context) {
 	}
 	sentByService := make(map[string][]*intent)
 	var order []string
+	var hostWrites []*intent
 	for _, in := range held {
 		switch {
+		case in.hosts.sent():
+			hostWrites = append(hostWrites, in)
 		case in.sent != nil:
 			_, id, _ := events.SplitKey(in.key)
 			if _, ok := sentByService[id]; !ok {
@@ -48,6 +57,7 @@ func (x *Executor) Close(ctx context.Context) {
 	for _, id := range order {
 		x.settleAtClose(ctx, id, sentByService[id])
 	}
+	x.settleHostsAtClose(ctx, hostWrites)
 	x.log.WithField("triggers", len(held)).Info("executor closed: waiting triggers answered")
 }
 
@@ -77,5 +87,40 @@ func (x *Executor) settleAtClose(ctx context.Context, id string, batch []*intent
 	}
 	for _, in := range x.settleSent(id, int(svc.Scale), batch) {
 		x.notExecuted(in)
+	}
+}
+
+// settleHostsAtClose settles the scaleHost triggers whose host writes were sent, with one listing of the hosts.
+func (x *Executor) settleHostsAtClose(ctx context.Context, batch []*intent) {
+	if len(batch) == 0 {
+		return
+	}
+	start := time.Now()
+	hosts, err := x.cattle.ListHosts(ctx, cattle.ListOptions{Sort: "created"})
+	recordCall(entriesOf(batch), http.MethodGet, "hosts", start, err)
+	for _, in := range batch {
+		if err != nil {
+			msg := fmt.Sprintf("scale-subscriber stopped before it could list the hosts (%v): so far %s; check the "+
+				"group before sending this trigger again", err, in.hosts.progress())
+			x.log.WithFields(logFields(in.key, "scaleHost")).WithError(err).Error("trigger outcome unknown at shutdown")
+			x.finishHostPartial(in, fmt.Errorf("shutdown: %w", err), msg)
+			continue
+		}
+		x.settleHostWrites(in, hosts, scale.Group(planHosts(hosts), in.scaleHost.Selector), true)
+		w := in.hosts
+		done, unsure, pending := len(w.names(writeDone)), len(w.names(writeUnsure)), len(w.names(writePending))
+		switch {
+		case unsure == 0 && pending == 0:
+			x.finishHostWork(in)
+		case unsure == 0 && done == 0:
+			// Nothing reached Cattle after all: sending the trigger again is safe.
+			in.hosts = nil
+			x.notExecuted(in)
+		default:
+			msg := fmt.Sprintf("scale-subscriber stopped before the trigger completed: %s; it is not repeated, "+
+				"check the group before sending this trigger again", w.progress())
+			x.log.WithFields(logFields(in.key, "scaleHost")).Error("trigger stopped part way at shutdown")
+			x.finishHostPartial(in, errors.New("shutdown: stopped part way"), msg)
+		}
 	}
 }
