@@ -2,6 +2,7 @@ package alertmanager
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"maps"
 	"slices"
 	"sync"
@@ -224,12 +225,14 @@ func alertIDs(n Notification) []hash {
 	return ids
 }
 
-// sum hashes parts, each terminated by a NUL so that ("ab","c") and ("a","bc") differ.
+// sum hashes parts, each prefixed by its length so that ("ab","c") and ("a","bc") differ, and so do parts
+// containing any byte (a separator byte could appear in a label value and join two different lists).
 func sum(parts ...string) hash {
 	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
 	for _, p := range parts {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(p)))])
 		h.Write([]byte(p))
-		h.Write([]byte{0})
 	}
 	var out hash
 	h.Sum(out[:0])

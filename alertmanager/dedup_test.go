@@ -95,6 +95,23 @@ func TestDeduperFingerprintlessAlertsUseLabels(t *testing.T) {
 	}
 }
 
+// Label sets whose pairs joined with a separator byte read the same ({"a": "b\x00c"} and {"a": "b", "c": ""} with
+// NUL separators) are different alerts: each part is length-prefixed, so no byte in a value can shift it.
+func TestDeduperLabelsWithSeparatorBytesDoNotCollide(t *testing.T) {
+	d := NewDeduper(DeduperOptions{})
+	a := Alert{Status: StatusFiring, Labels: map[string]string{"a": "b\x00c\x00"}, StartsAt: t0}
+	b := Alert{Status: StatusFiring, Labels: map[string]string{"a": "b", "c": ""}, StartsAt: t0}
+	if d.Seen("r", note(StatusFiring, a), t0) {
+		t.Fatal("first sighting must not be a repeat")
+	}
+	if d.Seen("r", note(StatusFiring, b), t0) {
+		t.Fatal("labels that only read alike once joined must be another alert")
+	}
+	if sum("ab", "c") == sum("a", "bc") || sum("a\x00", "") == sum("a", "\x00") {
+		t.Fatal("parts that concatenate alike must hash differently")
+	}
+}
+
 func TestDeduperForget(t *testing.T) {
 	d := NewDeduper(DeduperOptions{})
 	n := note(StatusFiring, alert("a", 0))
