@@ -15,6 +15,7 @@ import (
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/handlers"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // The consistency tests run the whole subscriber against cattlesim and compare its cache with a full REST
@@ -123,15 +124,15 @@ func TestCacheFollowsCreatesUpdatesRemoves(t *testing.T) {
 	if n := a.Informer().Relists(); n != 1 {
 		t.Errorf("relists = %d, want 1 (the changes must arrive as events, not be repaired by relists)", n)
 	}
-	if n := metric(t, a.Registry(), "scale_subscriber_websocket_reconnects_total", nil); n != 0 {
+	if n := simtest.Metric(t, a.Registry(), "scale_subscriber_websocket_reconnects_total", nil); n != 0 {
 		t.Errorf("reconnects = %v, want 0", n)
 	}
-	if n := metric(t, a.Registry(), "scale_subscriber_events_received_total",
+	if n := simtest.Metric(t, a.Registry(), "scale_subscriber_events_received_total",
 		map[string]string{"name": handlers.ResourceChangeEventName}); n < 10 {
 		t.Errorf("resource.change events received = %v, want the stream of the changes above", n)
 	}
 	for kind, n := range final {
-		if got := metric(t, a.Registry(), "scale_subscriber_cache_objects", map[string]string{"type": kind}); got != float64(len(n)) {
+		if got := simtest.Metric(t, a.Registry(), "scale_subscriber_cache_objects", map[string]string{"type": kind}); got != float64(len(n)) {
 			t.Errorf("scale_subscriber_cache_objects{type=%q} = %v, want %d", kind, got, len(n))
 		}
 	}
@@ -153,7 +154,7 @@ type check func(ctx context.Context) (bool, string)
 // service's new containers, a host's removal) appears some steps after the write returns.
 func settle(t *testing.T, env *simEnv, what string, checks ...check) {
 	t.Helper()
-	waitFor(t, 30*time.Second, "cattlesim settled after "+what, func() (bool, string) {
+	simtest.Eventually(t, 30*time.Second, "cattlesim settled after "+what, func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, c := range checks {
@@ -206,7 +207,7 @@ func removed(env *simEnv, schema, id string) check {
 func waitHostState(t *testing.T, env *simEnv, id, state string) *cattle.Host {
 	t.Helper()
 	var h *cattle.Host
-	waitFor(t, 20*time.Second, "host "+id+" "+state, func() (bool, string) {
+	simtest.Eventually(t, 20*time.Second, "host "+id+" "+state, func() (bool, string) {
 		var err error
 		h, err = env.client.GetHost(context.Background(), id)
 		if err != nil {
@@ -395,7 +396,7 @@ func TestCacheSurvivesWebsocketDropsDuringChanges(t *testing.T) {
 				}
 				if env.sim.Subscribers() == 0 {
 					// All changes made: keep dropping as soon as each reconnect is up.
-					waitFor(t, 20*time.Second, "reconnect", func() (bool, string) {
+					simtest.Eventually(t, 20*time.Second, "reconnect", func() (bool, string) {
 						return env.sim.Subscribers() > 0, "no subscription"
 					})
 				}
@@ -421,8 +422,8 @@ func TestCacheSurvivesWebsocketDropsDuringChanges(t *testing.T) {
 
 	// Heal: the last drop is followed by a reconnect and a relist that completes after it.
 	reg := a.Registry()
-	waitFor(t, 20*time.Second, "reconnected and relisted after the last drop", func() (bool, string) {
-		n := metric(t, reg, "scale_subscriber_websocket_reconnects_total", nil)
+	simtest.Eventually(t, 20*time.Second, "reconnected and relisted after the last drop", func() (bool, string) {
+		n := simtest.Metric(t, reg, "scale_subscriber_websocket_reconnects_total", nil)
 		up := a.Subscriber().Status().Connected
 		return n >= drops && up && a.Informer().LastSync().After(lastDrop),
 			fmt.Sprintf("reconnects %v, connected %v, last sync %v", n, up, a.Informer().LastSync())
@@ -450,10 +451,10 @@ func TestMaxConnectionLifetimeReconnectsHeal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	reg := a.Registry()
-	for steps := 0; metric(t, reg, "scale_subscriber_websocket_reconnects_total", nil) < reconnects; steps++ {
+	for steps := 0; simtest.Metric(t, reg, "scale_subscriber_websocket_reconnects_total", nil) < reconnects; steps++ {
 		if steps == 20000 || ctx.Err() != nil {
 			t.Fatalf("after %d changes only %v reconnects", steps,
-				metric(t, reg, "scale_subscriber_websocket_reconnects_total", nil))
+				simtest.Metric(t, reg, "scale_subscriber_websocket_reconnects_total", nil))
 		}
 		if err := c.step(ctx, l); err != nil {
 			t.Fatal(err)
@@ -464,7 +465,7 @@ func TestMaxConnectionLifetimeReconnectsHeal(t *testing.T) {
 		t.Errorf("relists = %d, want a relist after the reconnects", n)
 	}
 	// Healed: the subscription is up again and the healthcheck HAProxy polls says so.
-	waitFor(t, 20*time.Second, "healthcheck 200 after the reconnects", func() (bool, string) {
+	simtest.Eventually(t, 20*time.Second, "healthcheck 200 after the reconnects", func() (bool, string) {
 		resp, err := http.Get(a.healthURL + "/healthcheck")
 		if err != nil {
 			return false, err.Error()
@@ -503,14 +504,14 @@ func TestEventStormOnOneKeyStaysBounded(t *testing.T) {
 	})
 	reg := a.Registry()
 	serviceRuns := func() float64 {
-		return metric(t, reg, "scale_subscriber_handler_duration_seconds", map[string]string{"name": cache.KindService})
+		return simtest.Metric(t, reg, "scale_subscriber_handler_duration_seconds", map[string]string{"name": cache.KindService})
 	}
 	resourceChanges := func() float64 {
-		return metric(t, reg, "scale_subscriber_events_received_total",
+		return simtest.Metric(t, reg, "scale_subscriber_events_received_total",
 			map[string]string{"name": handlers.ResourceChangeEventName})
 	}
 	// Let the keys of the first sync drain, then block the worker.
-	waitFor(t, 20*time.Second, "first sync's keys processed", func() (bool, string) {
+	simtest.Eventually(t, 20*time.Second, "first sync's keys processed", func() (bool, string) {
 		return a.Queue().Len() == 0, fmt.Sprintf("queue %d", a.Queue().Len())
 	})
 	a.Queue().Add(blockKind + ":1")
@@ -536,7 +537,7 @@ func TestEventStormOnOneKeyStaysBounded(t *testing.T) {
 	}
 	// The whole storm reaches the app: the cache ends on the last version.
 	want := fmt.Sprintf("storm-%d", updates)
-	waitFor(t, 20*time.Second, "storm delivered", func() (bool, string) {
+	simtest.Eventually(t, 20*time.Second, "storm delivered", func() (bool, string) {
 		maxQueue, maxPending = max(maxQueue, a.Queue().Len()), max(maxPending, a.Pending().Len())
 		cached, ok := a.Store().Service(stormID)
 		if !ok {
@@ -557,7 +558,7 @@ func TestEventStormOnOneKeyStaysBounded(t *testing.T) {
 	if maxPending != 0 {
 		t.Errorf("pending replies reached %d; resource.change expects none", maxPending)
 	}
-	if got := metric(t, reg, "scale_subscriber_queue_depth", nil); got > queueBound {
+	if got := simtest.Metric(t, reg, "scale_subscriber_queue_depth", nil); got > queueBound {
 		t.Errorf("scale_subscriber_queue_depth = %v during the storm", got)
 	}
 	if runs := serviceRuns() - runsBefore; runs != 0 {
@@ -565,7 +566,7 @@ func TestEventStormOnOneKeyStaysBounded(t *testing.T) {
 	}
 
 	close(release)
-	waitFor(t, 20*time.Second, "storm key processed", func() (bool, string) {
+	simtest.Eventually(t, 20*time.Second, "storm key processed", func() (bool, string) {
 		return serviceRuns() > runsBefore && a.Queue().Len() == 0,
 			fmt.Sprintf("service runs %v, queue %d", serviceRuns()-runsBefore, a.Queue().Len())
 	})

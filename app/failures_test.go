@@ -14,6 +14,7 @@ import (
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/events"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // Metric names the failure tests read.
@@ -27,7 +28,7 @@ const (
 // the demo "web" service. The key comes from the service's first sync with cattlesim; it must be retried until
 // the reconciler succeeds, with the panics counted and logged with their stack, and nothing given up.
 func TestPanickingReconcilerDoesNotLoseKey(t *testing.T) {
-	sim := startE2ESim(t, cattlesim.Options{})
+	sim := simtest.StartSim(t, simtest.SimOptions{})
 	web := sim.Info.Objects["1a5/service/web"]
 	var attempts atomic.Int32
 	succeeded := make(chan int32, 1)
@@ -52,7 +53,7 @@ func TestPanickingReconcilerDoesNotLoseKey(t *testing.T) {
 	})
 	svc.Queue().Add("e2epanic:" + web)
 
-	if n := e2eRecv(t, succeeded, "successful reconcile of "+web); n != 3 {
+	if n := simtest.Recv(t, succeeded, e2eTimeout, "successful reconcile of "+web); n != 3 {
 		t.Fatalf("reconciler succeeded on attempt %d, want 3 (two panics, then success)", n)
 	}
 	if got := svc.Metric(t, metricPanics, nil); got < 2 {
@@ -78,7 +79,7 @@ func TestPanickingReconcilerDoesNotLoseKey(t *testing.T) {
 // be retried with backoff, not dropped, and processed once Cattle answers again, reading the new state; the change
 // must also reach the cache (held while the informer cannot relist, applied once it can).
 func TestRetryableFailureHealsWhenCattleRecovers(t *testing.T) {
-	sim := startE2ESim(t, cattlesim.Options{})
+	sim := simtest.StartSim(t, simtest.SimOptions{})
 	host := sim.Info.Objects["1a5/host/worker-01"]
 	if host == "" {
 		t.Fatalf("demo seed has no 1a5/host/worker-01: %v", sim.Info.Objects)
@@ -125,7 +126,7 @@ func TestRetryableFailureHealsWhenCattleRecovers(t *testing.T) {
 	}
 	faulting.Store(true)
 	svc.Queue().Add("host:" + host)
-	err := e2eRecv(t, failed, "reconcile failing against the faulted cattlesim")
+	err := simtest.Recv(t, failed, e2eTimeout, "reconcile failing against the faulted cattlesim")
 	var apiErr *cattle.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusServiceUnavailable {
 		t.Fatalf("reconciler error %v, want a cattle 503", err)
@@ -139,13 +140,14 @@ func TestRetryableFailureHealsWhenCattleRecovers(t *testing.T) {
 	}
 	close(healed)
 
-	if state := e2eRecv(t, saw, "reconcile after cattlesim healed"); state != "disconnected" {
+	if state := simtest.Recv(t, saw, e2eTimeout, "reconcile after cattlesim healed"); state != "disconnected" {
 		t.Fatalf("reconciler read host state %q after the retry, want disconnected", state)
 	}
-	e2eEventually(t, e2eTimeout, func() bool {
+	what := "the agent disconnect made while cattle failed reached the cache"
+	simtest.Eventually(t, e2eTimeout, what, func() (bool, string) {
 		h, ok := svc.Store().Host(host)
-		return ok && h.State == "disconnected"
-	}, func() string { return "the agent disconnect made while cattle failed never reached the cache" })
+		return ok && h.State == "disconnected", "the cache still has the state from before"
+	})
 	if got := svc.Metric(t, metricRetries, nil); got <= retriesBefore {
 		t.Fatalf("%s = %v, want more than %v", metricRetries, got, retriesBefore)
 	}
@@ -159,7 +161,7 @@ func TestRetryableFailureHealsWhenCattleRecovers(t *testing.T) {
 // one failing with an error retrying cannot fix is reported after one attempt. Neither is poisoned: the same key
 // added again later is processed again.
 func TestFailuresAreReportedAfterRetries(t *testing.T) {
-	sim := startE2ESim(t, cattlesim.Options{})
+	sim := simtest.StartSim(t, simtest.SimOptions{})
 	type outcome struct {
 		attempts atomic.Int32
 		healed   atomic.Bool
@@ -204,10 +206,9 @@ func TestFailuresAreReportedAfterRetries(t *testing.T) {
 			failuresBefore := svc.Metric(t, metricFailures, nil)
 			retriesBefore := svc.Metric(t, metricRetries, nil)
 			svc.Queue().Add(tc.key)
-			e2eEventually(t, e2eTimeout, func() bool {
-				return svc.Metric(t, metricFailures, nil) == failuresBefore+1
-			}, func() string {
-				return fmt.Sprintf("%s never given up: %d attempts so far", tc.key, tc.o.attempts.Load())
+			simtest.Eventually(t, e2eTimeout, tc.key+" given up", func() (bool, string) {
+				return svc.Metric(t, metricFailures, nil) == failuresBefore+1,
+					fmt.Sprintf("%d attempts so far", tc.o.attempts.Load())
 			})
 			// The failure is counted after the last attempt, and the key is forgotten, not scheduled again.
 			if got := tc.o.attempts.Load(); got != tc.wantAttempts {
@@ -232,7 +233,7 @@ func TestFailuresAreReportedAfterRetries(t *testing.T) {
 			// Given up is not poisoned: the next time the key is added it runs again.
 			tc.o.healed.Store(true)
 			svc.Queue().Add(tc.key)
-			e2eRecv(t, tc.o.done, "processing of "+tc.key+" added again")
+			simtest.Recv(t, tc.o.done, e2eTimeout, "processing of "+tc.key+" added again")
 		})
 	}
 	// The counters are on /metrics, where Prometheus scrapes them.

@@ -1,13 +1,11 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"runtime/debug"
 	"sort"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/rancher/scale-subscriber/cache"
@@ -24,6 +21,7 @@ import (
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/config"
 	"github.com/rancher/scale-subscriber/events"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // These helpers run scale-subscriber in-process against cattlesim served on 127.0.0.1:0, and compare the
@@ -33,7 +31,7 @@ import (
 // simEnv is a running cattlesim with a seeded project 1a5 and a client on its environment key.
 type simEnv struct {
 	sim    *cattlesim.Sim
-	srv    *httptest.Server
+	url    string // cattlesim's root
 	info   *cattlesim.SeedInfo
 	cred   cattlesim.Credential // environment key of 1a5
 	client *cattle.Client       // the test's own client: it makes changes and lists the truth
@@ -52,26 +50,11 @@ func fastSim() cattlesim.Options {
 // startSim serves a seeded cattlesim until the test ends.
 func startSim(t *testing.T, seed string, opts cattlesim.Options) *simEnv {
 	t.Helper()
-	sim := cattlesim.New(opts)
-	info, err := sim.Seed(seed, cattlesim.SeedOptions{})
-	if err != nil {
-		t.Fatalf("seed %s: %v", seed, err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sim.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("cattlesim run: %v", err)
-		}
-		srv.Close()
-		sim.Close()
-	})
-	env := &simEnv{sim: sim, srv: srv, info: info, cred: info.Credentials[0]}
-	env.client, err = cattle.New(ctx, cattle.Options{URL: srv.URL + "/v1", AccessKey: env.cred.AccessKey,
-		SecretKey: env.cred.SecretKey, GetRetries: -1,
+	s := simtest.StartSim(t, simtest.SimOptions{Options: opts, Seed: seed})
+	env := &simEnv{sim: s.Sim, url: s.URL, info: s.Info, cred: s.Cred()}
+	var err error
+	env.client, err = cattle.New(context.Background(), cattle.Options{URL: s.CattleURL(),
+		AccessKey: env.cred.AccessKey, SecretKey: env.cred.SecretKey, GetRetries: -1,
 		// Several writers share the client: keep a connection per writer instead of redialling.
 		HTTPClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}})
 	if err != nil {
@@ -84,14 +67,14 @@ func startSim(t *testing.T, seed string, opts cattlesim.Options) *simEnv {
 type runningApp struct {
 	*App
 	healthURL string
-	logs      *logBuffer
+	logs      *simtest.LogBuffer
 }
 
 // testConfig is a valid configuration against env with test-speed timings and no periodic resync, so every
 // repair the tests see comes from the event stream and the relist on (re)connect.
 func testConfig(env *simEnv) config.Config {
 	cfg := config.Defaults()
-	cfg.CattleURL = env.srv.URL + "/v1"
+	cfg.CattleURL = env.url + "/v1"
 	cfg.AccessKey = env.cred.AccessKey
 	cfg.SecretKey = env.cred.SecretKey
 	cfg.ListenAddress = "127.0.0.1:0"
@@ -129,80 +112,33 @@ func startApp(t *testing.T, cfg config.Config, backoff events.BackoffOptions, pr
 	if err != nil {
 		t.Fatalf("health listener: %v", err)
 	}
-	logs := &logBuffer{}
+	// Warnings and errors only, the last MiB of them kept; a failing test prints their end.
+	logs := &simtest.LogBuffer{Keep: 1 << 20}
 	log := logrus.New()
 	log.SetOutput(logs)
 	log.SetLevel(logrus.WarnLevel)
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, Options{Config: cfg, Logger: log, HealthListener: ln, SubscriberBackoff: backoff})
+	// Registered before the App's stop, so it runs after the App stopped writing.
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("app warnings and errors:\n%s", logs.Tail(simtest.ShowLogs))
+		}
+	})
+	newCtx, cancelNew := context.WithTimeout(context.Background(), simtest.DefaultTimeout)
+	defer cancelNew()
+	a, err := New(newCtx, Options{Config: cfg, Logger: log, HealthListener: ln, SubscriberBackoff: backoff})
 	if err != nil {
-		cancel()
 		_ = ln.Close()
 		t.Fatalf("app.New: %v", err)
 	}
 	if prepare != nil {
 		prepare(a)
 	}
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("app run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("app did not stop within 15s of cancel")
-		}
-		if t.Failed() {
-			t.Logf("app warnings and errors:\n%s", logs.String())
-		}
-	})
+	simtest.Go(t, "app.Run", 15*time.Second, a.Run)
 	ra := &runningApp{App: a, healthURL: "http://" + ln.Addr().String(), logs: logs}
-	waitFor(t, 20*time.Second, "first sync", func() (bool, string) {
+	simtest.Eventually(t, 20*time.Second, "first sync", func() (bool, string) {
 		return a.Informer().Synced() && a.Subscriber() != nil && a.Subscriber().Status().Connected, "not synced"
 	})
 	return ra
-}
-
-// logBuffer collects the app's warnings for the failure report.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() > 64<<10 { // keep the report readable: the first 64 KiB say what went wrong
-		return len(p), nil
-	}
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls cond every 20ms until it holds or timeout passes, then fails with the last explanation.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached within %v: %s", what, timeout, why)
-		}
-		<-tick.C
-	}
 }
 
 // snapshot is a comparable picture of cached objects: kind → API id → canonical JSON of the typed object.
@@ -336,7 +272,7 @@ func (s snapshot) counts() string {
 func waitConsistent(t *testing.T, env *simEnv, a *runningApp, timeout time.Duration) snapshot {
 	t.Helper()
 	var last snapshot
-	waitFor(t, timeout, "cache equal to cattlesim", func() (bool, string) {
+	simtest.Eventually(t, timeout, "cache equal to cattlesim", func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		want, err := truth(ctx, env.client)
@@ -354,42 +290,6 @@ func waitConsistent(t *testing.T, env *simEnv, a *runningApp, timeout time.Durat
 		return true, ""
 	})
 	return last
-}
-
-// metric sums the values of a counter or gauge family (the sample count of a histogram) whose labels include want.
-func metric(t *testing.T, reg prometheus.Gatherer, name string, want map[string]string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	var sum float64
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	samples:
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				labels[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue samples
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				sum += m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				sum += m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				sum += float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return sum
 }
 
 // world makes changes in project 1a5 through the REST API, like a user or Rancher itself would.

@@ -15,6 +15,7 @@ import (
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/cattlesim/eventhub"
 	"github.com/rancher/scale-subscriber/events"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // Request event names registered by these tests; Cattle event names allow only *._0-9a-zA-Z;=.
@@ -92,7 +93,7 @@ var errQuotaExceeded = errors.New("quota exceeded")
 // as name and its id as previousIds, with the outcome Cattle expects: success, error with the handler's message,
 // progress keep-alives while a deferred request is retried.
 func TestRequestEventsAreAnswered(t *testing.T) {
-	sim := startE2ESim(t, cattlesim.Options{})
+	sim := simtest.StartSim(t, simtest.SimOptions{})
 	probe := newReplyProbe()
 	var deferredAttempts, giveUpAttempts atomic.Int32
 	svc := startE2EApp(t, sim, func(a *app.App) {
@@ -127,7 +128,7 @@ func TestRequestEventsAreAnswered(t *testing.T) {
 			final, err := sim.Sim.Request(ctx, cattlesim.DefaultProjectID, eventhub.Event{
 				Name: tc.name, ResourceType: "service", ResourceID: web, TimeoutMillis: 10_000,
 			})
-			id := e2eRecv(t, probe.ids, "request event at the service")
+			id := simtest.Recv(t, probe.ids, e2eTimeout, "request event at the service")
 
 			var replyErr *eventhub.ReplyError
 			switch {
@@ -187,7 +188,7 @@ func TestRequestEventsAreAnswered(t *testing.T) {
 // nothing for them. A request sent afterwards is the barrier: events are delivered in order and replies are
 // published before the next event is handled, so once its reply is in, any reply to an earlier event would be too.
 func TestEventsWithoutReplyToAreNotAnswered(t *testing.T) {
-	sim := startE2ESim(t, cattlesim.Options{})
+	sim := simtest.StartSim(t, simtest.SimOptions{})
 	probe := newReplyProbe()
 	var deferredAttempts, giveUpAttempts atomic.Int32
 	svc := startE2EApp(t, sim, func(a *app.App) {
@@ -209,13 +210,13 @@ func TestEventsWithoutReplyToAreNotAnswered(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The change reached the service through the event stream (the cache shows it) along with pings.
-	e2eEventually(t, e2eTimeout, func() bool {
+	what := fmt.Sprintf("scale %d of %s in the cache, with events and pings", want, web)
+	simtest.Eventually(t, e2eTimeout, what, func() (bool, string) {
 		s, ok := svc.Store().Service(web)
-		return ok && s.Scale == want &&
-			svc.Metric(t, "scale_subscriber_events_received_total", map[string]string{"name": "resource.change"}) > changesBefore &&
-			svc.Metric(t, "scale_subscriber_events_received_total", map[string]string{"name": "ping"}) > pingsBefore
-	}, func() string {
-		return fmt.Sprintf("scale %d of %s never reached the cache with events and pings", want, web)
+		changes := svc.Metric(t, "scale_subscriber_events_received_total", map[string]string{"name": "resource.change"})
+		pings := svc.Metric(t, "scale_subscriber_events_received_total", map[string]string{"name": "ping"})
+		return ok && s.Scale == want && changes > changesBefore && pings > pingsBefore,
+			fmt.Sprintf("cached %t, %v resource.change and %v pings received", ok, changes, pings)
 	})
 
 	final, err := sim.Sim.Request(ctx, cattlesim.DefaultProjectID, eventhub.Event{
@@ -224,7 +225,7 @@ func TestEventsWithoutReplyToAreNotAnswered(t *testing.T) {
 	if err != nil {
 		t.Fatalf("barrier request: %v", err)
 	}
-	id := e2eRecv(t, probe.ids, "barrier request at the service")
+	id := simtest.Recv(t, probe.ids, e2eTimeout, "barrier request at the service")
 	pubs := e2ePublishes(t, sim.Sim, 0)
 	if len(pubs) != 1 || !slices.Equal(pubs[0].PreviousIDs, []string{id}) || pubs[0].Name != final.Name {
 		t.Fatalf("publishes %+v, want exactly the barrier's reply (previousIds [%s])", pubs, id)

@@ -18,6 +18,7 @@ import (
 	"github.com/rancher/scale-subscriber/config"
 	"github.com/rancher/scale-subscriber/events"
 	"github.com/rancher/scale-subscriber/handlers"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // A consumer reads cattlesim's event stream one way. The throughput benchmark runs rounds of container flips
@@ -273,7 +274,7 @@ func startApp(ctx context.Context, cattleURL, accessKey, secretKey string, poll,
 		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-	if err := waitUntilEvery(poll, timeout, ready); err != nil {
+	if err := simtest.Until(timeout, poll, ready); err != nil {
 		_ = c.stop()
 		return nil, fmt.Errorf("the service never became healthy: %w", err)
 	}

@@ -5,23 +5,23 @@ package bench
 // here is stopped and waited for in tb's cleanups, the service before the emulator.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sirupsen/logrus"
 
 	"github.com/rancher/scale-subscriber/app"
 	"github.com/rancher/scale-subscriber/cache"
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/config"
+	"github.com/rancher/scale-subscriber/internal/simtest"
+	"github.com/rancher/scale-subscriber/internal/simtest/apptest"
 )
 
 const (
@@ -39,11 +39,11 @@ const (
 
 // rcvEnv is one cattlesim and one running scale-subscriber acting on its project 1a5.
 type rcvEnv struct {
-	sim    *cattlesim.Sim
-	simURL string
-	key    cattlesim.Credential // environment key of 1a5
-	pop    *cattlesim.PopulateInfo
-	app    *app.App
+	emulator *simtest.Sim
+	sim      *cattlesim.Sim
+	simURL   string
+	pop      *cattlesim.PopulateInfo
+	app      *app.App
 	// apiURL is the service's receivers listener, also its public URL.
 	apiURL string
 	client *http.Client
@@ -53,116 +53,36 @@ type rcvEnv struct {
 // and its cache holds every populated service. Everything stops when tb's cleanups run.
 func rcvStart(tb testing.TB, world cattlesim.PopulateOptions) *rcvEnv {
 	tb.Helper()
-	e := &rcvEnv{client: &http.Client{
+	// Enough idle connections for every concurrent sender, so no request pays a new connection.
+	client := simtest.NewClient(tb, rcvTimeout, 256)
+	sim := simtest.StartSim(tb, simtest.SimOptions{
+		Options: cattlesim.Options{Timings: cattlesim.Timings{Step: rcvStep}, FlushInterval: rcvFlush,
+			PingInterval: time.Second},
+		Seed:     cattlesim.SeedEmpty,
+		Populate: &world,
+		Timeout:  rcvTimeout,
+	})
+	sim.Client = client
+	// The service as main wires it, with the production defaults except the listeners and no periodic relist
+	// (none may land in the middle of a measurement), and no logging.
+	quiet := logrus.New()
+	quiet.SetOutput(io.Discard)
+	svc := apptest.Start(tb, sim, apptest.Options{
+		ProductionDefaults: true,
+		Configure: func(cfg *config.Config) {
+			cfg.ResyncInterval = 0
+			cfg.TriggerRatePerMinute = 0 // the benchmarks measure the executor, not the rate limit
+		},
+		Logger:  quiet,
 		Timeout: rcvTimeout,
-		// Enough idle connections for every concurrent sender, so no request pays a new connection.
-		Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 256},
-	}}
-	tb.Cleanup(e.client.CloseIdleConnections)
-	if err := e.startSim(tb, world); err != nil {
-		tb.Fatal(err)
-	}
-	if err := e.startService(tb); err != nil {
-		tb.Fatal(err)
-	}
+	})
+	svc.WaitHealthy(tb)
+	e := &rcvEnv{emulator: sim, sim: sim.Sim, simURL: sim.URL, pop: sim.Populated, app: svc.App, apiURL: svc.APIURL,
+		client: client}
 	if err := e.waitCached(len(e.pop.Services)); err != nil {
 		tb.Fatal(err)
 	}
 	return e
-}
-
-func (e *rcvEnv) startSim(tb testing.TB, world cattlesim.PopulateOptions) error {
-	sim := cattlesim.New(cattlesim.Options{
-		Timings:       cattlesim.Timings{Step: rcvStep},
-		FlushInterval: rcvFlush,
-		PingInterval:  time.Second,
-		RandSeed:      1,
-	})
-	seed, err := sim.Seed(cattlesim.SeedEmpty, cattlesim.SeedOptions{})
-	if err != nil {
-		sim.Close()
-		return fmt.Errorf("seed cattlesim: %w", err)
-	}
-	pop, err := sim.Populate(cattlesim.DefaultProjectID, world)
-	if err != nil {
-		sim.Close()
-		return fmt.Errorf("populate cattlesim: %w", err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sim.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("cattlesim event hub: %v", err)
-			}
-		case <-time.After(rcvTimeout):
-			tb.Errorf("cattlesim event hub did not stop within %s", rcvTimeout)
-		}
-		srv.Close()
-		sim.Close()
-	})
-	e.sim, e.simURL, e.key, e.pop = sim, srv.URL, seed.Credentials[0], pop
-	return nil
-}
-
-// startService runs the service as main wires it, with the production defaults except the listeners and no
-// periodic relist (none may land in the middle of a measurement).
-func (e *rcvEnv) startService(tb testing.TB) error {
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("listen for the receivers api: %w", err)
-	}
-	healthLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = apiLn.Close()
-		return fmt.Errorf("listen for the healthcheck: %w", err)
-	}
-	e.apiURL = "http://" + apiLn.Addr().String()
-	cfg := config.Defaults()
-	cfg.CattleURL = e.simURL + "/v1"
-	cfg.AccessKey, cfg.SecretKey = e.key.AccessKey, e.key.SecretKey
-	cfg.ListenAddress = apiLn.Addr().String()
-	cfg.HealthListenAddress = healthLn.Addr().String()
-	cfg.PublicURL = e.apiURL
-	cfg.ResyncInterval = 0
-	cfg.TriggerRatePerMinute = 0 // the benchmarks measure the executor, not the rate limit
-
-	newCtx, cancelNew := context.WithTimeout(context.Background(), rcvTimeout)
-	defer cancelNew()
-	a, err := app.New(newCtx, app.Options{Config: cfg, HealthListener: healthLn, Listener: apiLn})
-	if err != nil {
-		_ = apiLn.Close()
-		_ = healthLn.Close()
-		return fmt.Errorf("new app: %w", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("app.Run returned %v after cancel, want nil", err)
-			}
-		case <-time.After(rcvTimeout):
-			tb.Errorf("app.Run did not return within %s of cancel", rcvTimeout)
-		}
-	})
-	e.app = a
-	healthURL := "http://" + healthLn.Addr().String() + "/healthcheck"
-	healthy := func() bool {
-		a, err := e.do(context.Background(), http.MethodGet, healthURL, nil, nil)
-		return err == nil && a.status == http.StatusOK
-	}
-	if err := rcvWaitUntil(healthy); err != nil {
-		return fmt.Errorf("the service never became healthy: %w", err)
-	}
-	return nil
 }
 
 // waitCached waits until the service's cache holds n services.
@@ -174,68 +94,11 @@ func (e *rcvEnv) waitCached(n int) error {
 }
 
 // rcvWaitUntil polls cond every rcvPoll until it holds or rcvTimeout passes.
-func rcvWaitUntil(cond func() bool) error {
-	if cond() {
-		return nil
-	}
-	deadline := time.NewTimer(rcvTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(rcvPoll)
-	defer tick.Stop()
-	for {
-		select {
-		case <-deadline.C:
-			if cond() {
-				return nil
-			}
-			return fmt.Errorf("not reached within %s", rcvTimeout)
-		case <-tick.C:
-			if cond() {
-				return nil
-			}
-		}
-	}
-}
-
-// rcvAnswer is an HTTP answer read to the end.
-type rcvAnswer struct {
-	status int
-	body   []byte
-}
-
-func (a rcvAnswer) String() string { return fmt.Sprintf("%d %s", a.status, bytes.TrimSpace(a.body)) }
+func rcvWaitUntil(cond func() bool) error { return simtest.Until(rcvTimeout, rcvPoll, cond) }
 
 // do makes one request and reads the whole answer (so the connection is reused).
-func (e *rcvEnv) do(ctx context.Context, method, url string, header http.Header, body []byte) (rcvAnswer, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return rcvAnswer{}, fmt.Errorf("build %s request: %w", method, err)
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return rcvAnswer{}, fmt.Errorf("%s %s: %w", method, rcvRedact(url), err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return rcvAnswer{}, fmt.Errorf("read answer to %s %s: %w", method, rcvRedact(url), err)
-	}
-	return rcvAnswer{status: resp.StatusCode, body: raw}, nil
-}
-
-// rcvRedact hides a trigger key in error messages.
-func rcvRedact(u string) string {
-	if i := strings.Index(u, "key="); i >= 0 {
-		return u[:i] + "key=REDACTED"
-	}
-	return u
+func (e *rcvEnv) do(ctx context.Context, method, url string, header http.Header, body []byte) (simtest.Answer, error) {
+	return simtest.Send(ctx, e.client, method, url, header, body)
 }
 
 // rcvSimPath is the v2-beta path of a 1a5 collection or resource ("services/1s5").
@@ -244,49 +107,13 @@ func rcvSimPath(rest string) string {
 }
 
 // simDo sends a JSON request to cattlesim with 1a5's key and decodes a 2xx answer into out (when not nil). Any
-// other status is returned as an *rcvStatusError.
+// other status is returned as a *simtest.StatusError.
 func (e *rcvEnv) simDo(ctx context.Context, method, path string, body, out any) error {
-	var raw []byte
-	if body != nil {
-		var err error
-		if raw, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("encode body of %s %s: %w", method, path, err)
-		}
-	}
-	req, err := http.NewRequest(http.MethodGet, "http://x", nil)
-	if err != nil {
-		return fmt.Errorf("build auth header: %w", err)
-	}
-	req.SetBasicAuth(e.key.AccessKey, e.key.SecretKey)
-	h := http.Header{"Content-Type": {"application/json"}, "Authorization": {req.Header.Get("Authorization")}}
-	a, err := e.do(ctx, method, e.simURL+path, h, raw)
-	if err != nil {
-		return err
-	}
-	if a.status < 200 || a.status > 299 {
-		return &rcvStatusError{what: "cattlesim " + method + " " + path, answer: a}
-	}
-	if out != nil {
-		if err := json.Unmarshal(a.body, out); err != nil {
-			return fmt.Errorf("decode cattlesim %s %s: %w: %s", method, path, err, a.body)
-		}
-	}
-	return nil
+	return e.emulator.Do(ctx, method, path, body, out)
 }
-
-// rcvStatusError is a non-2xx answer.
-type rcvStatusError struct {
-	what   string
-	answer rcvAnswer
-}
-
-func (e *rcvStatusError) Error() string { return fmt.Sprintf("%s: %s", e.what, e.answer) }
 
 // rcvIsStatus reports whether err is a non-2xx answer with status code.
-func rcvIsStatus(err error, code int) bool {
-	var s *rcvStatusError
-	return errors.As(err, &s) && s.answer.status == code
-}
+func rcvIsStatus(err error, code int) bool { return simtest.IsStatus(err, code) }
 
 // rcvService is the part of a Cattle service the benchmarks look at.
 type rcvService struct {
@@ -333,14 +160,14 @@ func (e *rcvEnv) createReceiver(ctx context.Context, body string) (id, url strin
 		ID  string `json:"id"`
 		URL string `json:"url"`
 	}
-	if a.status != http.StatusOK {
+	if a.Status != http.StatusOK {
 		return "", "", fmt.Errorf("create receiver: %s", a)
 	}
-	if err := json.Unmarshal(a.body, &r); err != nil {
-		return "", "", fmt.Errorf("decode created receiver: %w: %s", err, a.body)
+	if err := json.Unmarshal(a.Body, &r); err != nil {
+		return "", "", fmt.Errorf("decode created receiver: %w: %s", err, a.Body)
 	}
 	if r.ID == "" || !strings.HasPrefix(r.URL, e.apiURL+"/v1-webhooks/endpoint?key=") {
-		return "", "", fmt.Errorf("created receiver has no id or a trigger URL off the public URL: %s", a.body)
+		return "", "", fmt.Errorf("created receiver has no id or a trigger URL off the public URL: %s", a.Body)
 	}
 	return r.ID, r.URL, nil
 }

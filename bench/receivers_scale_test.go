@@ -235,10 +235,10 @@ func (sc *rcvScaler) triggerOp(ctx context.Context, t *rcvScaleTarget, up bool) 
 		return err
 	}
 	var r rcvScaleReply
-	if err := json.Unmarshal(a.body, &r); err != nil {
+	if err := json.Unmarshal(a.Body, &r); err != nil {
 		return fmt.Errorf("decode trigger answer %s: %w", a, err)
 	}
-	if a.status != http.StatusOK || r.Result != "scaled" || r.To != r.From+step {
+	if a.Status != http.StatusOK || r.Result != "scaled" || r.To != r.From+step {
 		return fmt.Errorf("trigger answered %s, want 200 scaled by %+d", a, step)
 	}
 	return nil

@@ -189,10 +189,10 @@ func (w *rcvPushWorld) push(ctx context.Context) (accept, done time.Duration, er
 		Result      string   `json:"result"`
 		Targets     []string `json:"targets"`
 	}
-	if err := json.Unmarshal(a.body, &r); err != nil {
+	if err := json.Unmarshal(a.Body, &r); err != nil {
 		return 0, 0, fmt.Errorf("decode push answer %s: %w", a, err)
 	}
-	if a.status != http.StatusAccepted || r.Result != "accepted" || !slices.Equal(r.Targets, w.matches) {
+	if a.Status != http.StatusAccepted || r.Result != "accepted" || !slices.Equal(r.Targets, w.matches) {
 		return 0, 0, fmt.Errorf("push answered %s, want 202 accepted for exactly %v", a, w.matches)
 	}
 	w.seen[r.ExecutionID] = true
@@ -246,11 +246,11 @@ func (w *rcvPushWorld) executions(ctx context.Context) ([]rcvExecution, error) {
 	var c struct {
 		Data []rcvExecution `json:"data"`
 	}
-	if a.status != http.StatusOK {
+	if a.Status != http.StatusOK {
 		return nil, fmt.Errorf("list executions: %s", a)
 	}
-	if err := json.Unmarshal(a.body, &c); err != nil {
-		return nil, fmt.Errorf("decode executions: %w: %s", err, a.body)
+	if err := json.Unmarshal(a.Body, &c); err != nil {
+		return nil, fmt.Errorf("decode executions: %w: %s", err, a.Body)
 	}
 	return c.Data, nil
 }

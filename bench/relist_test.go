@@ -14,6 +14,7 @@ import (
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/events"
 	"github.com/rancher/scale-subscriber/handlers"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // relistWorld is issue 3's scale: 10,000 services, 2,000 hosts and 30,000 containers (scale 3).
@@ -220,7 +221,7 @@ func startInformer(client *cattle.Client) (*informerRun, error) {
 
 // waitRelists waits until n relists have completed.
 func (r *informerRun) waitRelists(n int64) error {
-	if err := waitUntilEvery(relistPoll, relistTimeout, func() bool { return r.informer.Relists() >= n }); err != nil {
+	if err := simtest.Until(relistTimeout, relistPoll, func() bool { return r.informer.Relists() >= n }); err != nil {
 		return fmt.Errorf("relist %d did not complete: %w", n, err)
 	}
 	return nil

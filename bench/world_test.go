@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +14,7 @@ import (
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/handlers"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // world is an in-process cattlesim serving a populated project 1a5 on a loopback httptest server.
@@ -87,40 +87,13 @@ func (t *toggler) flip(n int) ([]string, error) {
 	return t.state[:n], nil
 }
 
-// errDeadline is what a wait returns when its condition did not hold in time.
-var errDeadline = errors.New("condition not met before the deadline")
-
 // pollInterval is how often waits re-check their condition: short next to a round (tens of milliseconds), and
 // the same for every consumer, so it biases none of them.
 const pollInterval = 200 * time.Microsecond
 
 // waitUntil polls cond every pollInterval until it holds or timeout passes.
 func waitUntil(timeout time.Duration, cond func() bool) error {
-	return waitUntilEvery(pollInterval, timeout, cond)
-}
-
-// waitUntilEvery polls cond every interval until it holds or timeout passes.
-func waitUntilEvery(interval, timeout time.Duration, cond func() bool) error {
-	if cond() {
-		return nil
-	}
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-deadline.C:
-			if cond() {
-				return nil
-			}
-			return errDeadline
-		case <-tick.C:
-			if cond() {
-				return nil
-			}
-		}
-	}
+	return simtest.Until(timeout, pollInterval, cond)
 }
 
 // flushBarrier returns once every change made before it (Populate's creations) has been flushed by cattlesim's

@@ -8,7 +8,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log"
 	"net"
@@ -25,6 +24,8 @@ import (
 	"github.com/rancher/scale-subscriber/app"
 	"github.com/rancher/scale-subscriber/config"
 	"github.com/rancher/scale-subscriber/events"
+	"github.com/rancher/scale-subscriber/internal/simtest"
+	"github.com/rancher/scale-subscriber/internal/simtest/apptest"
 )
 
 // hardenOptions configures startHardened.
@@ -47,101 +48,34 @@ type hardEnv struct {
 	*env
 	app   *app.App
 	proxy *faultProxy
-	// allLogs keeps every line the service logged (env.logs keeps the first MiB, for failure messages).
-	allLogs *fullLog
-
-	stopOnce sync.Once
-	cancel   context.CancelFunc
-	done     chan error
-	runErr   error
+	// allLogs keeps every line the service logged (the same buffer as env.logs, which keeps everything).
+	allLogs *logBuffer
+	svc     *apptest.Service
 }
 
 func startHardened(t *testing.T, o hardenOptions) *hardEnv {
 	t.Helper()
-	h := &hardEnv{env: &env{t: t, logs: &logBuffer{}}, allLogs: &fullLog{}}
-	h.client = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	t.Cleanup(h.client.CloseIdleConnections)
+	h := &hardEnv{env: &env{t: t, logs: &logBuffer{}}}
+	h.allLogs = h.logs
+	h.client = simtest.NewClient(t, 2*time.Minute, 64)
 	h.startSimStep(o.simStep)
-	cattleBase := h.simURL
+	var cattleURL string
 	if o.proxy {
 		h.proxy = startFaultProxy(t, h.simURL)
-		cattleBase = h.proxy.url
+		cattleURL = h.proxy.url + "/v1"
 	}
-
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen for the receivers api: %v", err)
-	}
-	healthLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = apiLn.Close()
-		t.Fatalf("listen for the healthcheck: %v", err)
-	}
-	h.apiURL = "http://" + apiLn.Addr().String()
-	h.healthURL = "http://" + healthLn.Addr().String()
-	cred := h.cred()
-	cfg := config.Defaults()
-	cfg.CattleURL = cattleBase + "/v1"
-	cfg.AccessKey, cfg.SecretKey = cred.AccessKey, cred.SecretKey
-	cfg.ListenAddress = apiLn.Addr().String()
-	cfg.HealthListenAddress = healthLn.Addr().String()
-	cfg.PublicURL = h.apiURL
-	cfg.Workers = 2
-	cfg.PingInterval = 100 * time.Millisecond
-	cfg.PongWait = time.Second
-	cfg.MaxPingAge = 2 * time.Second
-	if o.configure != nil {
-		o.configure(&cfg)
-	}
-	lg := logrus.New()
-	lg.SetOutput(io.MultiWriter(h.logs, h.allLogs))
-	lg.SetFormatter(&logrus.JSONFormatter{})
-	lg.SetLevel(logrus.InfoLevel)
-	if o.level != 0 {
-		lg.SetLevel(o.level)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("service logs:\n%s", h.logs.String())
-		}
-	})
-	newCtx, cancelNew := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancelNew()
-	a, err := app.New(newCtx, app.Options{Config: cfg, Logger: lg, HealthListener: healthLn, Listener: apiLn,
+	h.svc = h.launch(apptest.Options{CattleURL: cattleURL, Configure: o.configure, Level: o.level,
 		CattleTimeout: o.cattleTimeout,
 		// Websocket drops are part of the faults: reconnect within tens of milliseconds, not seconds.
 		SubscriberBackoff: events.BackoffOptions{Initial: 10 * time.Millisecond, Max: 200 * time.Millisecond}})
-	if err != nil {
-		_ = apiLn.Close()
-		_ = healthLn.Close()
-		t.Fatalf("app.New: %v", err)
-	}
-	h.app = a
-	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel, h.done = cancel, make(chan error, 1)
-	go func() { h.done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		if err := h.stop(); err != nil {
-			t.Errorf("app.Run returned %v after cancel, want nil", err)
-		}
-	})
+	h.app = h.svc.App
 	h.waitHealthy()
 	return h
 }
 
 // stop cancels the service's context (what SIGTERM does in main) and returns Run's result; it fails the test
 // if Run does not return within waitTimeout. Later calls return the same result.
-func (h *hardEnv) stop() error {
-	h.stopOnce.Do(func() {
-		h.cancel()
-		select {
-		case h.runErr = <-h.done:
-		case <-time.After(waitTimeout):
-			h.runErr = fmt.Errorf("app.Run did not return within %s of cancel", waitTimeout)
-		}
-	})
-	return h.runErr
-}
+func (h *hardEnv) stop() error { return h.svc.Stop() }
 
 // faults sets cattlesim's fault injection (the zero value clears it).
 func (h *hardEnv) faults(errorRate float64, errorStatus, latencyMs int) {
@@ -160,24 +94,6 @@ func (h *hardEnv) dropWebsockets() int {
 	return d.Dropped
 }
 
-// fullLog keeps every line written to it.
-type fullLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *fullLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *fullLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // --- the fault proxy ---
 
 // Modes of a scale PUT the proxy interferes with.
@@ -194,9 +110,23 @@ const (
 	putHangThenDown = "hang-then-down"
 )
 
-// faultProxy is a reverse proxy in front of cattlesim (REST and websocket) that can make a service PUT go
-// unanswered, whether or not cattlesim applied it, which cattlesim's own faults cannot: they answer an error
-// before anything is applied.
+// Modes of a host write (POST hosts, POST externalhostevents) the proxy interferes with: the create or
+// evacuation a scaleHost trigger sends, applied by cattlesim or not, without the answer the client waits for.
+const (
+	// hostHang forwards the write (cattlesim applies it) and withholds the answer until the client gives up.
+	hostHang = "host-hang"
+	// hostDrop forwards the write and then closes the connection without an answer.
+	hostDrop = "host-drop"
+	// hostBadGateway forwards the write and answers 502, as a proxy whose upstream broke after the request
+	// went out: an error status although the write was applied.
+	hostBadGateway = "host-502"
+	// hostCut closes the connection without forwarding: no answer, and nothing applied.
+	hostCut = "host-cut"
+)
+
+// faultProxy is a reverse proxy in front of cattlesim (REST and websocket) that can make a service PUT (or a
+// host write) go unanswered, whether or not cattlesim applied it, which cattlesim's own faults cannot: they
+// answer an error before anything is applied.
 type faultProxy struct {
 	url      string
 	upstream *url.URL
@@ -214,6 +144,8 @@ type faultProxy struct {
 	interfered map[string]int
 	// down answers 503 to every REST call (not the websocket).
 	down bool
+	// hostPlan is the modes of the next host writes, in order (counted in interfered too).
+	hostPlan []string
 }
 
 func startFaultProxy(t *testing.T, upstream string) *faultProxy {
@@ -287,6 +219,54 @@ func (p *faultProxy) modeFor() string {
 	return mode
 }
 
+// planHostWrites makes the next host writes (POST hosts, POST externalhostevents) go as modes say.
+func (p *faultProxy) planHostWrites(modes ...string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hostPlan = append(p.hostPlan, modes...)
+}
+
+// hostModeFor decides what happens to the next host write ("" = nothing).
+func (p *faultProxy) hostModeFor() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.hostPlan) == 0 {
+		return ""
+	}
+	mode := p.hostPlan[0]
+	p.hostPlan = p.hostPlan[1:]
+	p.interfered[mode]++
+	return mode
+}
+
+// isHostWrite reports whether r creates a host or an external host event.
+func isHostWrite(r *http.Request) bool {
+	path := strings.ToLower(strings.TrimSuffix(r.URL.Path, "/"))
+	return r.Method == http.MethodPost && r.URL.RawQuery == "" &&
+		(strings.HasSuffix(path, "/hosts") || strings.HasSuffix(path, "/externalhostevents"))
+}
+
+// serveHostWrite interferes with a host write as mode says.
+func (p *faultProxy) serveHostWrite(w http.ResponseWriter, r *http.Request, mode string) {
+	if mode != hostCut {
+		p.forward(r)
+	}
+	switch mode {
+	case hostBadGateway:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, `{"type":"error","status":502,"code":"BadGateway","message":"proxy: upstream connection broke"}`)
+		return
+	case hostHang:
+		select {
+		case <-r.Context().Done():
+		case <-p.closing:
+		case <-time.After(waitTimeout):
+		}
+	}
+	panic(http.ErrAbortHandler) // close the connection without an answer
+}
+
 // up ends the outage putHangThenDown started.
 func (p *faultProxy) up() {
 	p.mu.Lock()
@@ -306,6 +286,12 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, `{"type":"error","status":503,"code":"ServiceUnavailable","message":"proxy: cattle is down"}`)
 		return
+	}
+	if isHostWrite(r) {
+		if mode := p.hostModeFor(); mode != "" {
+			p.serveHostWrite(w, r, mode)
+			return
+		}
 	}
 	if r.Method != http.MethodPut || !strings.Contains(strings.ToLower(r.URL.Path), "/services/") {
 		p.rp.ServeHTTP(w, r)

@@ -1,32 +1,28 @@
 package e2e
 
 // The harness: cattlesim seeded with the demo world and the real service wired to it as main wires it, both on
-// loopback ports the kernel picks, and small HTTP clients for the two. Every goroutine started here is stopped
-// and waited for in t.Cleanup (the service before the emulator).
+// loopback ports the kernel picks (started by the shared internal/simtest and its apptest), and small HTTP
+// clients for the two. Every goroutine started here is stopped and waited for in t.Cleanup (the service before
+// the emulator).
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
-
-	"github.com/rancher/scale-subscriber/app"
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/config"
+	"github.com/rancher/scale-subscriber/internal/simtest"
+	"github.com/rancher/scale-subscriber/internal/simtest/apptest"
 )
 
 // waitTimeout bounds every wait on a condition; the conditions themselves take milliseconds to a few seconds.
-const waitTimeout = 30 * time.Second
+const waitTimeout = simtest.DefaultTimeout
 
 // projectID is the environment the service runs for (the demo seed's 1a5); otherProject is the seed's second
 // environment, which the service must never act on.
@@ -37,25 +33,27 @@ const (
 
 // env is one running cattlesim and one running service.
 type env struct {
-	t    *testing.T
-	info *cattlesim.SeedInfo
+	t *testing.T
+	// emulator is the running cattlesim.
+	emulator *simtest.Sim
+	info     *cattlesim.SeedInfo
 	// simURL is cattlesim's root (http://127.0.0.1:port); apiURL the service's receivers listener, which is also
 	// its public URL; healthURL its healthcheck listener.
 	simURL, apiURL, healthURL string
 	client                    *http.Client
-	logs                      *logBuffer
+	// logs keeps every line the services of the test logged; a failing test prints its end.
+	logs *logBuffer
 }
+
+// logBuffer is the harness's log buffer; its zero value keeps everything.
+type logBuffer = simtest.LogBuffer
 
 // start runs cattlesim and the service until the test ends and waits until the service is healthy (subscribed,
 // pinged, synced).
 func start(t *testing.T) *env {
 	t.Helper()
 	e := &env{t: t, logs: &logBuffer{}}
-	e.client = &http.Client{
-		Timeout:   2 * time.Minute,
-		Transport: &http.Transport{MaxIdleConnsPerHost: 64},
-	}
-	t.Cleanup(e.client.CloseIdleConnections)
+	e.client = simtest.NewClient(t, 2*time.Minute, 64)
 	e.startSim()
 	e.startService()
 	e.waitHealthy()
@@ -66,113 +64,30 @@ func (e *env) startSim() { e.startSimStep(10 * time.Millisecond) }
 
 // startSimStep starts cattlesim (demo seed) with the given transition step (10 ms when zero).
 func (e *env) startSimStep(step time.Duration) {
-	t := e.t
-	if step <= 0 {
-		step = 10 * time.Millisecond
-	}
-	sim := cattlesim.New(cattlesim.Options{
-		Timings:       cattlesim.Timings{Step: step},
-		FlushInterval: 10 * time.Millisecond,
-		PingInterval:  100 * time.Millisecond,
-		RandSeed:      1,
+	e.emulator = simtest.StartSim(e.t, simtest.SimOptions{
+		Options: cattlesim.Options{Timings: cattlesim.Timings{Step: step}},
+		Timeout: waitTimeout,
 	})
-	info, err := sim.Seed(cattlesim.SeedDemo, cattlesim.SeedOptions{})
-	if err != nil {
-		sim.Close()
-		t.Fatalf("seed cattlesim: %v", err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan error, 1)
-	go func() { hubDone <- sim.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-hubDone:
-			if err != nil {
-				t.Errorf("cattlesim event hub: %v", err)
-			}
-		case <-time.After(waitTimeout):
-			t.Errorf("cattlesim event hub did not stop within %s", waitTimeout)
-		}
-		srv.Close()
-		sim.Close()
-	})
-	e.info, e.simURL = info, srv.URL
+	e.info, e.simURL = e.emulator.Info, e.emulator.URL
 }
 
 func (e *env) startService() { e.launchService(nil) }
 
 // launchService starts the service on new loopback listeners (pointing e.apiURL and e.healthURL at them), with
 // configure (may be nil) applied to the test configuration, and returns a stop that cancels it and waits for Run
-// to return nil; stop also runs at cleanup if the test did not call it.
+// to return; stop also runs at cleanup, which fails the test unless Run returned nil.
 func (e *env) launchService(configure func(*config.Config)) (stop func()) {
-	t := e.t
-	apiLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen for the receivers api: %v", err)
-	}
-	healthLn, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		_ = apiLn.Close()
-		t.Fatalf("listen for the healthcheck: %v", err)
-	}
-	e.apiURL = "http://" + apiLn.Addr().String()
-	e.healthURL = "http://" + healthLn.Addr().String()
+	svc := e.launch(apptest.Options{Configure: configure})
+	return func() { _ = svc.Stop() }
+}
 
-	cred := e.cred()
-	cfg := config.Defaults()
-	cfg.CattleURL = e.simURL + "/v1"
-	cfg.AccessKey, cfg.SecretKey = cred.AccessKey, cred.SecretKey
-	cfg.ListenAddress = apiLn.Addr().String()
-	cfg.HealthListenAddress = healthLn.Addr().String()
-	cfg.PublicURL = e.apiURL
-	cfg.Workers = 2
-	cfg.PingInterval = 100 * time.Millisecond
-	cfg.PongWait = time.Second
-	cfg.MaxPingAge = 2 * time.Second
-	if configure != nil {
-		configure(&cfg)
-	}
-
-	log := logrus.New()
-	log.SetOutput(e.logs)
-	log.SetFormatter(&logrus.JSONFormatter{})
-	log.SetLevel(logrus.InfoLevel)
-	// Registered before the service's own cleanup, so it runs after the service stopped writing.
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("service logs:\n%s", e.logs.String())
-		}
-	})
-
-	newCtx, cancelNew := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancelNew()
-	a, err := app.New(newCtx, app.Options{Config: cfg, Logger: log, HealthListener: healthLn, Listener: apiLn})
-	if err != nil {
-		_ = apiLn.Close()
-		_ = healthLn.Close()
-		t.Fatalf("app.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("app.Run returned %v after cancel, want nil", err)
-				}
-			case <-time.After(waitTimeout):
-				t.Errorf("app.Run did not return within %s of cancel", waitTimeout)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+// launch starts the service with o, its logs going to e.logs, and points e.apiURL and e.healthURL at it.
+func (e *env) launch(o apptest.Options) *apptest.Service {
+	e.t.Helper()
+	o.Logs, o.Timeout = e.logs, waitTimeout
+	svc := apptest.Start(e.t, e.emulator, o)
+	e.apiURL, e.healthURL = svc.APIURL, svc.HealthURL
+	return svc
 }
 
 // waitHealthy waits until /healthcheck answers 200.
@@ -194,11 +109,7 @@ func (e *env) otherCred() cattlesim.Credential { return e.info.Credentials[1] }
 // id returns the API id of a seeded object ("service/web", "host/worker-01", "stack/demo") of 1a5.
 func (e *env) id(object string) string {
 	e.t.Helper()
-	id, ok := e.info.Objects[projectID+"/"+object]
-	if !ok {
-		e.t.Fatalf("the demo seed has no %s", object)
-	}
-	return id
+	return e.emulator.ID(e.t, object)
 }
 
 // answer is an HTTP answer.
@@ -212,27 +123,8 @@ func (a answer) String() string { return fmt.Sprintf("%d %s", a.status, bytes.Tr
 
 // send makes one request and reads the whole answer. It never fails the test, so load goroutines can use it.
 func (e *env) send(ctx context.Context, method, url string, header http.Header, body []byte) (answer, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
-	if err != nil {
-		return answer{}, fmt.Errorf("build %s request: %w", method, err)
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
-	resp, err := e.client.Do(req)
-	if err != nil {
-		return answer{}, fmt.Errorf("%s: %w", method, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return answer{}, fmt.Errorf("read answer to %s: %w", method, err)
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: raw}, nil
+	a, err := simtest.Send(ctx, e.client, method, url, header, body)
+	return answer{status: a.Status, header: a.Header, body: a.Body}, err
 }
 
 // must is send that fails the test on a transport error.
@@ -248,16 +140,7 @@ func (e *env) must(method, url string, header http.Header, body []byte) answer {
 }
 
 // redactURL hides the trigger key of a URL in failure messages.
-func redactURL(u string) string {
-	if i := strings.Index(u, "key="); i >= 0 {
-		j := strings.IndexByte(u[i:], '&')
-		if j < 0 {
-			return u[:i] + "key=REDACTED"
-		}
-		return u[:i] + "key=REDACTED" + u[i+j:]
-	}
-	return u
-}
+func redactURL(u string) string { return simtest.RedactURL(u) }
 
 // jsonHeader is the header of a JSON request; extra pairs are added ("X-API-Project-Id", "1a5", ...).
 func jsonHeader(pairs ...string) http.Header {
@@ -284,11 +167,7 @@ func (e *env) simAs(cred cattlesim.Credential, method, path string, body any) an
 	return e.must(method, e.simURL+path, h, raw)
 }
 
-func basicAuth(c cattlesim.Credential) string {
-	r, _ := http.NewRequest(http.MethodGet, "http://x", nil)
-	r.SetBasicAuth(c.AccessKey, c.SecretKey)
-	return r.Header.Get("Authorization")
-}
+func basicAuth(c cattlesim.Credential) string { return simtest.BasicAuth(c) }
 
 // sim sends a request to cattlesim with the 1a5 key, fails unless it answers 2xx and decodes the answer into out
 // (when not nil).
@@ -306,50 +185,28 @@ func (e *env) sim(method, path string, body, out any) {
 }
 
 // projectPath is the v2-beta path of a 1a5 collection or resource ("services/1s5").
-func projectPath(rest string) string { return "/v2-beta/projects/" + projectID + "/" + rest }
+func projectPath(rest string) string { return simtest.ProjectPath(rest) }
 
 // serviceView is the part of a Cattle service the tests look at.
-type serviceView struct {
-	ID            string `json:"id"`
-	Name          string `json:"name"`
-	State         string `json:"state"`
-	Transitioning string `json:"transitioning"`
-	Scale         int    `json:"scale"`
-	LaunchConfig  struct {
-		ImageUUID string            `json:"imageUuid"`
-		Labels    map[string]string `json:"labels"`
-		Ports     []string          `json:"ports"`
-	} `json:"launchConfig"`
-}
+type serviceView = simtest.ServiceView
 
 func (e *env) service(id string) serviceView {
 	e.t.Helper()
-	var s serviceView
-	e.sim(http.MethodGet, projectPath("services/"+id), nil, &s)
-	return s
+	return e.emulator.Service(e.t, id)
 }
 
 // waitService waits until cond holds for the service and returns it.
 func (e *env) waitService(id, what string, cond func(serviceView) bool) serviceView {
 	e.t.Helper()
-	var s serviceView
-	eventually(e.t, what, func() (bool, string) {
-		s = e.service(id)
-		return cond(s), fmt.Sprintf("service %s is %s (transitioning %q), scale %d, image %s", id, s.State,
-			s.Transitioning, s.Scale, s.LaunchConfig.ImageUUID)
-	})
-	return s
+	return e.emulator.WaitService(e.t, id, what, cond)
 }
 
-func settled(s serviceView) bool { return s.State == "active" && s.Transitioning == "no" }
+func settled(s serviceView) bool { return s.Settled() }
 
 // createService creates a service in the demo stack and waits until it is active.
 func (e *env) createService(name, image string, scale int, labels map[string]string) serviceView {
 	e.t.Helper()
-	var s serviceView
-	e.sim(http.MethodPost, projectPath("services"), map[string]any{"name": name, "stackId": e.id("stack/demo"),
-		"scale": scale, "launchConfig": map[string]any{"imageUuid": image, "labels": labels}}, &s)
-	return e.waitService(s.ID, "service "+name+" active", settled)
+	return e.emulator.CreateService(e.t, name, image, scale, labels)
 }
 
 // hostView is the part of a Cattle host the tests look at.
@@ -617,13 +474,8 @@ func (e *env) execution(id string) record {
 func (e *env) cachedServices() int {
 	e.t.Helper()
 	a := e.must(http.MethodGet, e.healthURL+"/metrics", nil, nil)
-	for _, line := range strings.Split(string(a.body), "\n") {
-		if strings.HasPrefix(line, `scale_subscriber_cache_objects{type="service"}`) {
-			var n float64
-			if _, err := fmt.Sscanf(strings.TrimSpace(line[strings.LastIndexByte(line, ' '):]), "%g", &n); err == nil {
-				return int(n)
-			}
-		}
+	if n, ok := simtest.SampleValue(string(a.body), `scale_subscriber_cache_objects{type="service"}`); ok {
+		return int(n)
 	}
 	return -1
 }
@@ -641,45 +493,10 @@ func (e *env) waitCachedServices() {
 	})
 }
 
-// --- waiting and logs ---
+// --- waiting ---
 
-// eventually polls cond every 10 ms until it holds or waitTimeout passes, then fails with its last explanation.
+// eventually polls cond until it holds or waitTimeout passes, then fails with its last explanation.
 func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.NewTimer(waitTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-deadline.C:
-			t.Fatalf("%s: not reached within %s: %s", what, waitTimeout, why)
-		case <-tick.C:
-		}
-	}
-}
-
-// logBuffer collects the service's log lines; it keeps the first 1 MiB, which says what went wrong.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() < 1<<20 {
-		b.buf.Write(p)
-	}
-	return len(p), nil
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	simtest.Eventually(t, waitTimeout, what, cond)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 func TestMetricsNames(t *testing.T) {
@@ -46,7 +48,7 @@ func TestMetricsNames(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("metric names\n got %v\nwant %v", got, want)
 	}
-	if v := metricValue(t, reg, "scale_subscriber_events_received_total", map[string]string{"name": "resource.change"}); v != 1 {
+	if v := simtest.Metric(t, reg, "scale_subscriber_events_received_total", map[string]string{"name": "resource.change"}); v != 1 {
 		t.Fatalf("received{name=resource.change} = %v, want 1 (qualifier stripped)", v)
 	}
 }
@@ -77,7 +79,7 @@ func TestMetricsNameLabelsBounded(t *testing.T) {
 			}
 		}
 	}
-	if v := metricValue(t, reg, "scale_subscriber_events_received_total", map[string]string{"name": otherLabel}); v != 50 {
+	if v := simtest.Metric(t, reg, "scale_subscriber_events_received_total", map[string]string{"name": otherLabel}); v != 50 {
 		t.Fatalf("other = %v, want 50", v)
 	}
 }

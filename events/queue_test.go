@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 func getN(t *testing.T, q *Queue, n int) []string {
@@ -253,7 +255,7 @@ func TestQueueAddRateLimitedAndForget(t *testing.T) {
 		}
 		q.Done(k)
 	}
-	if got := metricValue(t, reg, "scale_subscriber_queue_retries_total", nil); got != 3 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_queue_retries_total", nil); got != 3 {
 		t.Fatalf("retries metric = %v, want 3", got)
 	}
 	q.Forget("service:1")
@@ -274,7 +276,7 @@ func recvKey(t *testing.T, q *Queue) string {
 		k, _ := q.Get()
 		ch <- k
 	}()
-	return recv(t, ch, 2*time.Second, "a key from the queue")
+	return simtest.Recv(t, ch, 2*time.Second, "a key from the queue")
 }
 
 func TestQueueShutDownWithDrain(t *testing.T) {
@@ -311,10 +313,10 @@ func TestQueueShutDownWithDrain(t *testing.T) {
 	default:
 	}
 	close(gate)
-	if err := recv(t, drainErr, 2*time.Second, "drain"); err != nil {
+	if err := simtest.Recv(t, drainErr, 2*time.Second, "drain"); err != nil {
 		t.Fatalf("drain: %v", err)
 	}
-	recv(t, workerDone, 2*time.Second, "worker exit")
+	simtest.Recv(t, workerDone, 2*time.Second, "worker exit")
 	if len(processed) != 5 {
 		t.Fatalf("processed %v, want the 5 keys queued before shutdown", processed)
 	}
@@ -346,7 +348,7 @@ func TestQueueShutDown(t *testing.T) {
 		got <- shutdown
 	}()
 	q.ShutDown()
-	if !recv(t, got, 2*time.Second, "blocked Get to return") {
+	if !simtest.Recv(t, got, 2*time.Second, "blocked Get to return") {
 		t.Fatal("Get must report shutdown")
 	}
 	q.Add("service:1")
@@ -360,7 +362,7 @@ func TestQueueShutDownDiscardsWaiting(t *testing.T) {
 	q := NewQueue(QueueOptions{Metrics: m})
 	q.Add("service:1")
 	q.Add("service:2")
-	if got := metricValue(t, reg, "scale_subscriber_queue_depth", nil); got != 2 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_queue_depth", nil); got != 2 {
 		t.Fatalf("depth gauge = %v, want 2", got)
 	}
 	q.ShutDown()
@@ -370,7 +372,7 @@ func TestQueueShutDownDiscardsWaiting(t *testing.T) {
 	if _, shutdown := q.Get(); !shutdown {
 		t.Fatal("Get after ShutDown must report shutdown")
 	}
-	if got := metricValue(t, reg, "scale_subscriber_queue_depth", nil); got != 0 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_queue_depth", nil); got != 0 {
 		t.Fatalf("depth gauge = %v, want 0", got)
 	}
 }

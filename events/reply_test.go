@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // recordingPublisher records published replies; fail makes Publish fail.
@@ -150,7 +152,7 @@ func TestReplierPublishFailure(t *testing.T) {
 	if err == nil || !errors.Is(err, pub.fail) {
 		t.Fatalf("Success = %v, want wrapped publish error", err)
 	}
-	if got := metricValue(t, reg, "scale_subscriber_reply_failures_total", nil); got != 1 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_reply_failures_total", nil); got != 1 {
 		t.Fatalf("reply failures metric = %v, want 1", got)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 func TestRouterDispatch(t *testing.T) {
@@ -47,10 +49,10 @@ func TestRouterDispatch(t *testing.T) {
 	if !reflect.DeepEqual(calls, want) {
 		t.Fatalf("calls = %v, want %v", calls, want)
 	}
-	if got := metricValue(t, reg, "scale_subscriber_events_unhandled_total", nil); got != 3 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_events_unhandled_total", nil); got != 3 {
 		t.Fatalf("unhandled metric = %v, want 3", got)
 	}
-	if got := metricValue(t, reg, "scale_subscriber_handler_duration_seconds", map[string]string{"name": "resource.change"}); got != 1 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_handler_duration_seconds", map[string]string{"name": "resource.change"}); got != 1 {
 		t.Fatalf("duration samples for resource.change = %v, want 1", got)
 	}
 	if got := r.EventNames(); !reflect.DeepEqual(got, []string{"physicalhost.create", "resource.change", "service.upgrade;handler=scale-sub"}) {
@@ -187,7 +189,7 @@ func TestRouterReplies(t *testing.T) {
 					t.Fatalf("reply = %+v, want %+v", g, *tt.want)
 				}
 			}
-			if got := metricValue(t, reg, "scale_subscriber_handler_panics_total", nil); got != tt.wantPanic {
+			if got := simtest.Metric(t, reg, "scale_subscriber_handler_panics_total", nil); got != tt.wantPanic {
 				t.Fatalf("panics metric = %v, want %v", got, tt.wantPanic)
 			}
 		})

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // fakeCattle is a websocket endpoint shaped like Cattle's /subscribe.
@@ -84,7 +86,7 @@ func (f *fakeCattle) url(names ...string) string {
 
 func (f *fakeCattle) nextConn() *serverConn {
 	f.t.Helper()
-	return recv(f.t, f.conns, 5*time.Second, "a subscription connection")
+	return simtest.Recv(f.t, f.conns, 5*time.Second, "a subscription connection")
 }
 
 func (c *serverConn) send(t *testing.T, frame string) {
@@ -136,7 +138,7 @@ func startSubscriber(t *testing.T, s *Subscriber) (stop func()) {
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := recv(t, done, 5*time.Second, "Run to return after cancel"); err != nil {
+			if err := simtest.Recv(t, done, 5*time.Second, "Run to return after cancel"); err != nil {
 				t.Errorf("Run = %v, want nil after cancel", err)
 			}
 		})
@@ -157,7 +159,7 @@ func TestSubscriberDeliversInOrder(t *testing.T) {
 	}
 	startSubscriber(t, s)
 
-	req := recv(t, f.requests, 5*time.Second, "upgrade request")
+	req := simtest.Recv(t, f.requests, 5*time.Second, "upgrade request")
 	user, pass, ok := req.BasicAuth()
 	if !ok || user != "access" || pass != "secret" {
 		t.Fatalf("basic auth = %q %q %v", user, pass, ok)
@@ -175,7 +177,7 @@ func TestSubscriberDeliversInOrder(t *testing.T) {
 		c.send(t, fmt.Sprintf(`{"id":"e%d","name":"resource.change","resourceType":"service","resourceId":"1s%d"}`, i, i))
 	}
 	for i := range n {
-		ev := recv(t, sink, 5*time.Second, "event")
+		ev := simtest.Recv(t, sink, 5*time.Second, "event")
 		if want := fmt.Sprintf("e%d", i); ev.ID != want {
 			t.Fatalf("event %d has id %s, want %s", i, ev.ID, want)
 		}
@@ -201,31 +203,31 @@ func TestSubscriberReconnectsAfterServerClose(t *testing.T) {
 	stop := startSubscriber(t, s)
 
 	c1 := f.nextConn()
-	if id := recv(t, connects, 5*time.Second, "OnConnect"); id != 1 {
+	if id := simtest.Recv(t, connects, 5*time.Second, "OnConnect"); id != 1 {
 		t.Fatalf("first connection id = %d", id)
 	}
 	c1.send(t, `{"id":"before","name":"resource.change"}`)
-	if ev := recv(t, sink, 5*time.Second, "event"); ev.ID != "before" {
+	if ev := simtest.Recv(t, sink, 5*time.Second, "event"); ev.ID != "before" {
 		t.Fatalf("event = %s", ev.ID)
 	}
 	c1.closeNow()
-	if err := recv(t, disconnects, 5*time.Second, "OnDisconnect"); err == nil {
+	if err := simtest.Recv(t, disconnects, 5*time.Second, "OnDisconnect"); err == nil {
 		t.Fatal("OnDisconnect got nil for a server close")
 	}
 
 	c2 := f.nextConn()
-	if id := recv(t, connects, 5*time.Second, "OnConnect again"); id != 2 {
+	if id := simtest.Recv(t, connects, 5*time.Second, "OnConnect again"); id != 2 {
 		t.Fatalf("second connection id = %d", id)
 	}
 	c2.send(t, `{"id":"after","name":"resource.change"}`)
-	if ev := recv(t, sink, 5*time.Second, "event after reconnect"); ev.ID != "after" {
+	if ev := simtest.Recv(t, sink, 5*time.Second, "event after reconnect"); ev.ID != "after" {
 		t.Fatalf("event = %s", ev.ID)
 	}
 	if st := s.Status(); st.Reconnects < 1 || st.LastError == nil || !st.Connected {
 		t.Fatalf("status after reconnect = %+v", st)
 	}
 	stop()
-	if err := recv(t, disconnects, 5*time.Second, "OnDisconnect at shutdown"); !errors.Is(err, context.Canceled) {
+	if err := simtest.Recv(t, disconnects, 5*time.Second, "OnDisconnect at shutdown"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("OnDisconnect at shutdown = %v, want context.Canceled", err)
 	}
 	if st := s.Status(); st.Connected || st.Synced {
@@ -248,10 +250,10 @@ func TestSubscriberPongTimeout(t *testing.T) {
 	startSubscriber(t, s)
 
 	c1 := f.nextConn()
-	if err := recv(t, disconnects, 5*time.Second, "disconnect for missing pong"); !errors.Is(err, ErrPongTimeout) {
+	if err := simtest.Recv(t, disconnects, 5*time.Second, "disconnect for missing pong"); !errors.Is(err, ErrPongTimeout) {
 		t.Fatalf("disconnect cause = %v, want ErrPongTimeout", err)
 	}
-	recv(t, c1.closed, 5*time.Second, "client to close the silent connection")
+	simtest.Recv(t, c1.closed, 5*time.Second, "client to close the silent connection")
 	f.noPong.Store(false)
 	f.nextConn()
 	eventually(t, 5*time.Second, func() bool { return !s.Status().LastPong.IsZero() }, "pong recorded after reconnect")
@@ -271,10 +273,10 @@ func TestSubscriberApplicationPing(t *testing.T) {
 	}
 	c.send(t, `{"id":"p1","name":"ping","resourceId":null,"resourceType":null,"data":{"options":{},"resources":[]},"time":1501234567890}`)
 	c.send(t, `{"id":"marker","name":"resource.change"}`)
-	if ev := recv(t, sink, 5*time.Second, "ping event"); ev.ID != "p1" {
+	if ev := simtest.Recv(t, sink, 5*time.Second, "ping event"); ev.ID != "p1" {
 		t.Fatalf("first event = %s", ev.ID)
 	}
-	if ev := recv(t, sink, 5*time.Second, "marker"); ev.ID != "marker" {
+	if ev := simtest.Recv(t, sink, 5*time.Second, "marker"); ev.ID != "marker" {
 		t.Fatalf("second event = %s", ev.ID)
 	}
 	if s.Status().LastPing.IsZero() {
@@ -300,16 +302,16 @@ func TestSubscriberInvalidFrames(t *testing.T) {
 	for _, frame := range []string{"not json", "   \n", `{"id":"noname"}`, `{"id":"ok","name":"resource.change;account=5"}`} {
 		c.send(t, frame)
 	}
-	if ev := recv(t, sink, 5*time.Second, "valid event"); ev.ID != "ok" {
+	if ev := simtest.Recv(t, sink, 5*time.Second, "valid event"); ev.ID != "ok" {
 		t.Fatalf("event = %s", ev.ID)
 	}
 	if st := s.Status(); st.InvalidFrames != 2 || st.EventsReceived != 1 || !st.Connected {
 		t.Fatalf("status = %+v, want 2 invalid frames, 1 event, still connected", st)
 	}
-	if got := metricValue(t, reg, "scale_subscriber_events_invalid_total", nil); got != 2 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_events_invalid_total", nil); got != 2 {
 		t.Fatalf("invalid metric = %v, want 2", got)
 	}
-	if got := metricValue(t, reg, "scale_subscriber_events_received_total", map[string]string{"name": "resource.change"}); got != 1 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_events_received_total", map[string]string{"name": "resource.change"}); got != 1 {
 		t.Fatalf("received metric = %v, want 1", got)
 	}
 }
@@ -352,14 +354,14 @@ func TestSubscriberRetriesOtherDialErrors(t *testing.T) {
 	}
 	startSubscriber(t, s)
 	for range 3 {
-		recv(t, f.requests, 5*time.Second, "dial attempt")
+		simtest.Recv(t, f.requests, 5*time.Second, "dial attempt")
 	}
 	var he *HandshakeError
 	if st := s.Status(); !errors.As(st.LastError, &he) || he.StatusCode != http.StatusServiceUnavailable || st.Connected {
 		t.Fatalf("status = %+v", st)
 	}
 	f.refuse.Store(0)
-	recv(t, connects, 5*time.Second, "connection once the server recovers")
+	simtest.Recv(t, connects, 5*time.Second, "connection once the server recovers")
 }
 
 func TestSubscriberUnauthorizedAfterConnectKeepsRetrying(t *testing.T) {
@@ -373,12 +375,12 @@ func TestSubscriberUnauthorizedAfterConnectKeepsRetrying(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
 
-	recv(t, f.requests, 5*time.Second, "first dial")
+	simtest.Recv(t, f.requests, 5*time.Second, "first dial")
 	c := f.nextConn()
 	f.refuse.Store(http.StatusUnauthorized)
 	c.closeNow()
 	for range 3 {
-		recv(t, f.requests, 5*time.Second, "redial refused with 401")
+		simtest.Recv(t, f.requests, 5*time.Second, "redial refused with 401")
 	}
 	select {
 	case err := <-done:
@@ -389,7 +391,7 @@ func TestSubscriberUnauthorizedAfterConnectKeepsRetrying(t *testing.T) {
 		t.Fatalf("status = %+v", st)
 	}
 	cancel()
-	if err := recv(t, done, 5*time.Second, "Run to return"); err != nil {
+	if err := simtest.Recv(t, done, 5*time.Second, "Run to return"); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 }
@@ -424,7 +426,7 @@ func TestSubscriberOnConnectBeforeDelivery(t *testing.T) {
 	startSubscriber(t, s)
 	c := f.nextConn()
 	c.send(t, `{"id":"early","name":"resource.change"}`)
-	if ev := recv(t, sink, 5*time.Second, "event after OnConnect"); ev.ID != "early" {
+	if ev := simtest.Recv(t, sink, 5*time.Second, "event after OnConnect"); ev.ID != "early" {
 		t.Fatalf("event = %s", ev.ID)
 	}
 	if st := s.Status(); st.Reconnects != 0 || !st.Synced {
@@ -452,13 +454,13 @@ func TestSubscriberOnConnectErrorReconnects(t *testing.T) {
 	}
 	startSubscriber(t, s)
 	c1 := f.nextConn()
-	if err := recv(t, disconnects, 5*time.Second, "disconnect after failed OnConnect"); !errors.Is(err, relistErr) {
+	if err := simtest.Recv(t, disconnects, 5*time.Second, "disconnect after failed OnConnect"); !errors.Is(err, relistErr) {
 		t.Fatalf("disconnect cause = %v", err)
 	}
-	recv(t, c1.closed, 5*time.Second, "first connection closed")
+	simtest.Recv(t, c1.closed, 5*time.Second, "first connection closed")
 	c2 := f.nextConn()
 	c2.send(t, `{"id":"x","name":"resource.change"}`)
-	if ev := recv(t, sink, 5*time.Second, "event on second connection"); ev.ID != "x" {
+	if ev := simtest.Recv(t, sink, 5*time.Second, "event on second connection"); ev.ID != "x" {
 		t.Fatalf("event = %s", ev.ID)
 	}
 }
@@ -482,17 +484,17 @@ func TestSubscriberCancelStopsEverything(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 	c := f.nextConn()
 	c.send(t, `{"id":"1","name":"resource.change"}`)
-	recv(t, blocked, 5*time.Second, "sink busy")
+	simtest.Recv(t, blocked, 5*time.Second, "sink busy")
 
 	start := time.Now()
 	cancel()
-	if err := recv(t, done, 2*time.Second, "Run to return"); err != nil {
+	if err := simtest.Recv(t, done, 2*time.Second, "Run to return"); err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("Run took %v to return after cancel", d)
 	}
-	recv(t, c.closed, 5*time.Second, "server side to see the close")
+	simtest.Recv(t, c.closed, 5*time.Second, "server side to see the close")
 	eventually(t, 5*time.Second, func() bool { return runtime.NumGoroutine() <= before },
 		"goroutines back to the level before Run")
 }

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 type failure struct {
@@ -27,7 +29,7 @@ func runWorkers(t *testing.T, w *Workers) (stop func()) {
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := recv(t, done, 5*time.Second, "workers to stop"); err != nil {
+			if err := simtest.Recv(t, done, 5*time.Second, "workers to stop"); err != nil {
 				t.Errorf("Run = %v", err)
 			}
 		})
@@ -81,7 +83,7 @@ func TestWorkersRetryThenGiveUp(t *testing.T) {
 			}
 			stop := runWorkers(t, w)
 			q.Add("service:1s1")
-			f := recv(t, failures, 5*time.Second, "failure report")
+			f := simtest.Recv(t, failures, 5*time.Second, "failure report")
 			if f.key != "service:1s1" || !errors.Is(f.err, boom) {
 				t.Fatalf("failure = %+v", f)
 			}
@@ -97,10 +99,10 @@ func TestWorkersRetryThenGiveUp(t *testing.T) {
 			if got := q.NumRequeues("service:1s1"); got != 0 {
 				t.Fatalf("NumRequeues after giving up = %d, want 0 (forgotten)", got)
 			}
-			if got := metricValue(t, reg, "scale_subscriber_queue_failures_total", nil); got != 1 {
+			if got := simtest.Metric(t, reg, "scale_subscriber_queue_failures_total", nil); got != 1 {
 				t.Fatalf("failures metric = %v, want 1", got)
 			}
-			if got := metricValue(t, reg, "scale_subscriber_queue_retries_total", nil); got != tt.wantRetry {
+			if got := simtest.Metric(t, reg, "scale_subscriber_queue_retries_total", nil); got != tt.wantRetry {
 				t.Fatalf("retries metric = %v, want %v", got, tt.wantRetry)
 			}
 		})
@@ -127,7 +129,7 @@ func TestWorkersSuccessForgets(t *testing.T) {
 	}
 	stop := runWorkers(t, w)
 	q.Add("service:1")
-	recv(t, succeeded, 5*time.Second, "success after two retries")
+	simtest.Recv(t, succeeded, 5*time.Second, "success after two retries")
 	stop()
 	if got := q.NumRequeues("service:1"); got != 0 {
 		t.Fatalf("NumRequeues after success = %d, want 0", got)
@@ -159,15 +161,15 @@ func TestWorkersRecoverPanic(t *testing.T) {
 	}
 	stop := runWorkers(t, w)
 	q.Add("host:1h1")
-	recv(t, done, 5*time.Second, "retry after panic")
+	simtest.Recv(t, done, 5*time.Second, "retry after panic")
 	stop()
 	if got := calls.Load(); got != 2 {
 		t.Fatalf("processor calls = %d, want 2", got)
 	}
-	if got := metricValue(t, reg, "scale_subscriber_handler_panics_total", nil); got != 1 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_handler_panics_total", nil); got != 1 {
 		t.Fatalf("panics metric = %v, want 1", got)
 	}
-	if got := metricValue(t, reg, "scale_subscriber_handler_duration_seconds", map[string]string{"name": "host"}); got != 2 {
+	if got := simtest.Metric(t, reg, "scale_subscriber_handler_duration_seconds", map[string]string{"name": "host"}); got != 2 {
 		t.Fatalf("duration samples for kind host = %v, want 2", got)
 	}
 }
@@ -186,7 +188,7 @@ func TestWorkersPanicGivesUpAfterMaxRetries(t *testing.T) {
 	}
 	runWorkers(t, w)
 	q.Add("service:1")
-	f := recv(t, failures, 5*time.Second, "failure report")
+	f := simtest.Recv(t, failures, 5*time.Second, "failure report")
 	var pe *PanicError
 	if !errors.As(f.err, &pe) || pe.Value != "always" || len(pe.Stack) == 0 {
 		t.Fatalf("failure error = %#v, want *PanicError with stack", f.err)
@@ -226,11 +228,11 @@ func TestWorkersDrainOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	recv(t, started, 5*time.Second, "first key to start")
+	simtest.Recv(t, started, 5*time.Second, "first key to start")
 	cancel()
 	eventually(t, 5*time.Second, q.ShuttingDown, "queue shut down by Run")
 	close(gate)
-	if err := recv(t, done, 5*time.Second, "Run to return"); err != nil {
+	if err := simtest.Recv(t, done, 5*time.Second, "Run to return"); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 	want := []string{"service:0", "service:1", "service:2", "service:3", "service:4"}
@@ -260,9 +262,9 @@ func TestWorkersDrainTimeoutCancelsProcessing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	recv(t, started, 5*time.Second, "processing to start")
+	simtest.Recv(t, started, 5*time.Second, "processing to start")
 	cancel()
-	if err := recv(t, done, 5*time.Second, "Run to return after the drain timeout"); err != nil {
+	if err := simtest.Recv(t, done, 5*time.Second, "Run to return after the drain timeout"); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 }
@@ -276,7 +278,7 @@ func TestWorkersStopWhenQueueShutDown(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- w.Run(context.Background()) }()
 	q.ShutDown()
-	if err := recv(t, done, 5*time.Second, "Run to return"); err != nil {
+	if err := simtest.Recv(t, done, 5*time.Second, "Run to return"); err != nil {
 		t.Fatalf("Run = %v", err)
 	}
 }
@@ -382,7 +384,7 @@ func TestWorkersReplies(t *testing.T) {
 				t.Fatal("router must not reply to deferred events")
 			}
 			stop := runWorkers(t, w)
-			recv(t, finished, 5*time.Second, "final processing")
+			simtest.Recv(t, finished, 5*time.Second, "final processing")
 			eventually(t, 5*time.Second, func() bool { return len(pub.all()) >= len(tt.want) }, "replies")
 			stop()
 			got := pub.all()
@@ -444,7 +446,7 @@ func TestWorkersRepliesCoalesce(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := runWorkers(t, w)
-	recv(t, inFirst, 5*time.Second, "first processing")
+	simtest.Recv(t, inFirst, 5*time.Second, "first processing")
 	if err := h(ctx, req("c")); !errors.Is(err, ErrDeferred) {
 		t.Fatalf("handler = %v", err)
 	}

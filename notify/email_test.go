@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // parsedMail is a received message decoded for assertions.
@@ -103,7 +105,7 @@ func TestEmailDeliveredInEveryTLSMode(t *testing.T) {
 			if err := n.Notify(rc, testMessage("x21")); err != nil {
 				t.Fatalf("notify: %v", err)
 			}
-			got := recv(t, ms.got, "the e-mail")
+			got := simtest.Recv(t, ms.got, waitTimeout, "the e-mail")
 			r := res.next(t)
 			if r.Err != nil || r.Attempts != 1 || r.Channel != ChannelEmail {
 				t.Fatalf("result = %+v", r)
@@ -265,7 +267,7 @@ func TestEmailRefusedRecipientDoesNotStopTheOthers(t *testing.T) {
 	if err := n.Notify(rc, testMessage("x26")); err != nil {
 		t.Fatalf("notify: %v", err)
 	}
-	got := recv(t, ms.got, "the e-mail")
+	got := simtest.Recv(t, ms.got, waitTimeout, "the e-mail")
 	if strings.Join(got.To, ",") != "ops@example.com" {
 		t.Errorf("delivered to %v, want the accepted recipient only", got.To)
 	}
@@ -293,7 +295,7 @@ func TestEmailSubjectTemplateAndHeaderSafety(t *testing.T) {
 	if err := n.Notify(rc, msg); err != nil {
 		t.Fatalf("notify: %v", err)
 	}
-	got := recv(t, ms.got, "the e-mail")
+	got := simtest.Recv(t, ms.got, waitTimeout, "the e-mail")
 	if r := res.next(t); r.Err != nil {
 		t.Fatalf("result = %+v", r)
 	}

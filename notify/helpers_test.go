@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -14,61 +13,28 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // waitTimeout bounds every wait in these tests; generous because -race on 2 cores is slow.
 const waitTimeout = 10 * time.Second
 
-// recv waits for one value from ch or fails the test.
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitTimeout):
-		t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
-		var zero T
-		return zero
-	}
-}
-
-// eventually polls cond until it holds or waitTimeout passes, then fails the test with msg.
+// eventually polls cond every 2 ms until it holds or waitTimeout passes, then fails the test with msg.
 func eventually(t *testing.T, cond func() bool, msg string) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v: %s", waitTimeout, msg)
-		}
-		<-tick.C
+	if err := simtest.Until(waitTimeout, 2*time.Millisecond, cond); err != nil {
+		t.Fatalf("%s: %v", msg, err)
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger writing while the test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a buffer a logger writes to while the test reads it.
+type syncBuffer = simtest.LogBuffer
 
 // newTestLogger returns a Debug-level logger whose output the test can read.
 func newTestLogger() (*logrus.Logger, *syncBuffer) {
@@ -83,41 +49,7 @@ func newTestLogger() (*logrus.Logger, *syncBuffer) {
 // newTestMetrics returns Metrics registered on a private registry.
 func newTestMetrics(t *testing.T) (*Metrics, *prometheus.Registry) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	m, err := NewMetrics(reg)
-	if err != nil {
-		t.Fatalf("new metrics: %v", err)
-	}
-	return m, reg
-}
-
-// metricValue sums the counter or gauge values of the family name whose labels include want.
-func metricValue(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
-	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatalf("gather: %v", err)
-	}
-	var sum float64
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				labels[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue metrics
-				}
-			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
+	return simtest.Registered(t, NewMetrics)
 }
 
 // testPKI is a CA generated for one test and a server certificate it signed for 127.0.0.1 and localhost.
@@ -231,7 +163,7 @@ func runNotifier(t *testing.T, n *Notifier) {
 	go func() { done <- n.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := recv(t, done, "notifier run to return"); err != nil {
+		if err := simtest.Recv(t, done, waitTimeout, "notifier run to return"); err != nil {
 			t.Errorf("run: %v", err)
 		}
 	})
@@ -246,7 +178,7 @@ func (r *results) on(res Result) { r.ch <- res }
 
 func (r *results) next(t *testing.T) Result {
 	t.Helper()
-	return recv(t, r.ch, "a notification result")
+	return simtest.Recv(t, r.ch, waitTimeout, "a notification result")
 }
 
 func containsAny(s string, subs ...string) string {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // receivedMail is one message the test server accepted.
@@ -85,7 +87,7 @@ func startMailServer(t *testing.T, o mailServerOptions) *mailServer {
 		if err := srv.Close(); err != nil {
 			t.Errorf("close smtp server: %v", err)
 		}
-		if err := recv(t, served, "smtp server to stop"); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+		if err := simtest.Recv(t, served, waitTimeout, "smtp server to stop"); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 			t.Errorf("smtp server: %v", err)
 		}
 	})

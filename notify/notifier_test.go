@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 func TestNotifyNeverBlocksAndDropsTheOldest(t *testing.T) {
@@ -43,7 +45,7 @@ func TestNotifyNeverBlocksAndDropsTheOldest(t *testing.T) {
 			t.Fatalf("result = %+v", r)
 		}
 		order = append(order, r.ExecutionID)
-		recv(t, got, "a webhook request")
+		simtest.Recv(t, got, waitTimeout, "a webhook request")
 	}
 	if strings.Join(order, ",") != "x3,x4,x5" {
 		t.Errorf("delivered %v, want the newest three in order", order)
@@ -100,7 +102,7 @@ func TestNotifyHonoursStates(t *testing.T) {
 	if r := res.next(t); r.ExecutionID != "x2" || r.Err != nil {
 		t.Errorf("first result = %+v, want the rolled-back x2 (finished x1 is not wanted)", r)
 	}
-	recv(t, got, "the webhook request")
+	simtest.Recv(t, got, waitTimeout, "the webhook request")
 	if len(n.q.takeAll()) != 0 {
 		t.Error("the unwanted notification is still queued")
 	}
@@ -122,7 +124,7 @@ func TestRunDrainsTheQueueWhenCancelled(t *testing.T) {
 	// Cancelled before it starts: Run still delivers what is queued, then returns.
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	if err := recv(t, done, "run to return once the queue is drained"); err != nil {
+	if err := simtest.Recv(t, done, waitTimeout, "run to return once the queue is drained"); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if c := count.Load(); c != 3 {
@@ -159,9 +161,9 @@ func TestRunAbandonsWhatTheDrainCannotFinish(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	recv(t, arrived, "x1 to reach the endpoint")
+	simtest.Recv(t, arrived, waitTimeout, "x1 to reach the endpoint")
 	cancel()
-	if err := recv(t, done, "run to return after the drain timeout"); err != nil {
+	if err := simtest.Recv(t, done, waitTimeout, "run to return after the drain timeout"); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	unblock()

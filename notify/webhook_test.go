@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // hookRequest is what the test webhook endpoint received.
@@ -61,7 +63,7 @@ func newTestNotifier(t *testing.T, opts Options) (*Notifier, *results, *syncBuff
 	if err != nil {
 		t.Fatalf("new notifier: %v", err)
 	}
-	metric := func(name string, labels map[string]string) float64 { return metricValue(t, reg, name, labels) }
+	metric := func(name string, labels map[string]string) float64 { return simtest.Metric(t, reg, name, labels) }
 	return n, res, logs, m, metric
 }
 
@@ -76,7 +78,7 @@ func TestWebhookDeliversSignedJSON(t *testing.T) {
 	if err := n.Notify(cfg, testMessage("x7")); err != nil {
 		t.Fatalf("notify: %v", err)
 	}
-	req := recv(t, got, "the webhook request")
+	req := simtest.Recv(t, got, waitTimeout, "the webhook request")
 
 	if req.Method != http.MethodPost {
 		t.Errorf("method = %s, want POST", req.Method)
@@ -197,7 +199,7 @@ func TestWebhookRetries503ThenSucceeds(t *testing.T) {
 	}
 	var ids []string
 	for range 3 {
-		req := recv(t, got, "a webhook attempt")
+		req := simtest.Recv(t, got, waitTimeout, "a webhook attempt")
 		if !VerifySignature("k", req.Body, req.Header.Get(SignatureHeader)) {
 			t.Error("an attempt carried an invalid signature")
 		}

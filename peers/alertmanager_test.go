@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // alertKinds sorts a scale receiver's executions of Alertmanager notifications.
@@ -59,7 +61,7 @@ func TestAlertmanagerAlertScalesWebOnce(t *testing.T) {
 		v, ok, why := e.queryValue(prom.addr(0), loadMetric)
 		return ok && v == idleLoad, why
 	})
-	before := e.service(web)
+	before := e.emulator.Service(e.t, web)
 	mark := e.callMark()
 	raised := time.Now()
 	load.value.Store(highLoad)
@@ -74,7 +76,7 @@ func TestAlertmanagerAlertScalesWebOnce(t *testing.T) {
 		t.Fatalf("the firing notification did not scale web: %s", k)
 	}
 	fired := k.scaled[0]
-	after := e.waitService(web, "web settled after the scale", settled)
+	after := e.emulator.WaitService(e.t, web, "web settled after the scale", simtest.ServiceView.Settled)
 	if after.Scale != before.Scale+1 {
 		t.Errorf("web went from scale %d to %d, want exactly +1", before.Scale, after.Scale)
 	}
@@ -101,7 +103,7 @@ func TestAlertmanagerAlertScalesWebOnce(t *testing.T) {
 	if len(k.scaled) > 1 {
 		t.Fatalf("a repeat of the firing group scaled again: %s", k)
 	}
-	if s := e.service(web); s.Scale != after.Scale {
+	if s := e.emulator.Service(e.t, web); s.Scale != after.Scale {
 		t.Errorf("web at scale %d after Alertmanager's repeats, want %d", s.Scale, after.Scale)
 	}
 
@@ -146,7 +148,7 @@ func TestAlertmanagerAlertScalesWebOnce(t *testing.T) {
 	if got, want := writes(calls), []string{fmt.Sprintf("PUT %s 200", web)}; !slices.Equal(got, want) {
 		t.Errorf("service writes %v, want only %v", got, want)
 	}
-	if s := e.service(web); s.Scale != before.Scale+1 || !settled(s) {
+	if s := e.emulator.Service(e.t, web); s.Scale != before.Scale+1 || !s.Settled() {
 		t.Errorf("web ends %s, want active at scale %d", s, before.Scale+1)
 	}
 	t.Logf("Alertmanager sent %g notifications: %s", sent, k)

@@ -139,7 +139,7 @@ func (e *env) queryValue(addr, expr string) (float64, bool, string) {
 			} `json:"result"`
 		} `json:"data"`
 	}
-	if a.status != http.StatusOK || json.Unmarshal(a.body, &q) != nil || q.Status != "success" || len(q.Data.Result) != 1 ||
+	if a.Status != http.StatusOK || json.Unmarshal(a.Body, &q) != nil || q.Status != "success" || len(q.Data.Result) != 1 ||
 		len(q.Data.Result[0].Value) != 2 {
 		return 0, false, a.String()
 	}
@@ -172,10 +172,10 @@ func (e *env) activeAlerts(addr string) []amAlert {
 func (e *env) webhookCounts(addr string) (sent, failed float64) {
 	e.t.Helper()
 	a, err := e.send(http.MethodGet, "http://"+addr+"/metrics", nil, nil)
-	if err != nil || a.status != http.StatusOK {
+	if err != nil || a.Status != http.StatusOK {
 		e.t.Fatalf("read Alertmanager metrics: %v %s", err, a)
 	}
-	for _, line := range strings.Split(string(a.body), "\n") {
+	for _, line := range strings.Split(string(a.Body), "\n") {
 		if !strings.Contains(line, `integration="webhook"`) {
 			continue
 		}

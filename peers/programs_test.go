@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 const (
@@ -103,7 +105,7 @@ type process struct {
 	name  string
 	cmd   *exec.Cmd
 	ports []int
-	logs  *tailBuffer
+	logs  *simtest.LogBuffer
 	// done is closed once Wait returned; err is Wait's error then.
 	done chan struct{}
 	err  error
@@ -141,7 +143,7 @@ func launch(t *testing.T, s spec) *process {
 // start runs path with args in dir, its output kept in a tail buffer, and registers its stop.
 func start(t *testing.T, name, path, dir string, ports []int, args []string) *process {
 	t.Helper()
-	p := &process{name: name, ports: ports, logs: &tailBuffer{}, done: make(chan struct{})}
+	p := &process{name: name, ports: ports, logs: &simtest.LogBuffer{Keep: logKeep}, done: make(chan struct{})}
 	p.cmd = exec.Command(path, args...)
 	p.cmd.Dir = dir
 	p.cmd.Stdout = p.logs
@@ -159,7 +161,7 @@ func start(t *testing.T, name, path, dir string, ports []int, args []string) *pr
 	t.Cleanup(func() {
 		p.terminate(t)
 		if t.Failed() {
-			t.Logf("%s output (last %d KiB):\n%s", name, logShow>>10, p.logs.tail(logShow))
+			t.Logf("%s output (last %d KiB):\n%s", name, logShow>>10, p.logs.Tail(logShow))
 		}
 	})
 	return p
@@ -231,41 +233,6 @@ func (p *process) terminate(t *testing.T) {
 
 // addr is the host:port of the program's i-th port.
 func (p *process) addr(i int) string { return fmt.Sprintf("127.0.0.1:%d", p.ports[i]) }
-
-// tailBuffer keeps the last logKeep bytes written to it. Safe for concurrent use.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if len(b.buf) > logKeep {
-		b.buf = append(b.buf[:0], b.buf[len(b.buf)-logKeep:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
-}
-
-// tail returns the last n bytes, from a line start.
-func (b *tailBuffer) tail(n int) string {
-	s := b.String()
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return s
-}
 
 // writeJSONFile writes v as JSON, which YAML parsers read as YAML, so no value needs YAML quoting.
 func writeJSONFile(dir, name string, v any) (string, error) {

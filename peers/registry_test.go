@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // endpointName is the registry's name for the service's notification endpoint.
@@ -174,10 +176,11 @@ func TestRegistryPushUpgradesMatchingServices(t *testing.T) {
 	cr := newCrane(t, bins["crane"])
 
 	// Created once the registry runs: their images name its port.
-	shop := e.createService("shop", "docker:"+host+"/nginx:1.13", 2, map[string]string{"app": "web"})
-	cache := e.createService("cache", "docker:"+host+"/redis:7", 1, map[string]string{"app": "web"})
-	static := e.createService("static", "docker:"+host+"/nginx:1.13", 1, map[string]string{"app": "static"})
-	hub := e.service(e.id("service/web")) // docker:nginx:1.13, app=web: the same repository name on Docker Hub
+	shop := e.emulator.CreateService(e.t, "shop", "docker:"+host+"/nginx:1.13", 2, map[string]string{"app": "web"})
+	cache := e.emulator.CreateService(e.t, "cache", "docker:"+host+"/redis:7", 1, map[string]string{"app": "web"})
+	static := e.emulator.CreateService(e.t, "static", "docker:"+host+"/nginx:1.13", 1, map[string]string{"app": "static"})
+	// docker:nginx:1.13, app=web: the same repository name on Docker Hub.
+	hub := e.emulator.Service(e.t, e.id("service/web"))
 	e.waitCachedServices()
 	mark := e.callMark()
 
@@ -235,11 +238,11 @@ func TestRegistryPushUpgradesMatchingServices(t *testing.T) {
 		pushTook.Round(time.Millisecond), rec.Received.Sub(pushed).Round(time.Millisecond),
 		rec.Finished.Sub(rec.Received).Round(time.Millisecond))
 
-	if s := e.service(shop.ID); !settled(s) || s.LaunchConfig.ImageUUID != want {
+	if s := e.emulator.Service(e.t, shop.ID); !s.Settled() || s.LaunchConfig.ImageUUID != want {
 		t.Errorf("shop ends %s, want active on %s", s, want)
 	}
-	for _, other := range []serviceView{cache, static, hub} {
-		if s := e.service(other.ID); !settled(s) || s.LaunchConfig.ImageUUID != other.LaunchConfig.ImageUUID {
+	for _, other := range []simtest.ServiceView{cache, static, hub} {
+		if s := e.emulator.Service(e.t, other.ID); !s.Settled() || s.LaunchConfig.ImageUUID != other.LaunchConfig.ImageUUID {
 			t.Errorf("%s ends %s, want it untouched on %s", other.Name, s, other.LaunchConfig.ImageUUID)
 		}
 	}
@@ -270,7 +273,7 @@ func TestRegistryPushUpgradesMatchingServices(t *testing.T) {
 	if got := writes(calls); len(got) != 0 {
 		t.Errorf("events after the upgrade changed services: %v", got)
 	}
-	if s := e.service(shop.ID); !settled(s) || s.LaunchConfig.ImageUUID != want {
+	if s := e.emulator.Service(e.t, shop.ID); !s.Settled() || s.LaunchConfig.ImageUUID != want {
 		t.Errorf("shop ends %s, want active on %s", s, want)
 	}
 	t.Logf("at the end: registry %s; the service recorded %d executions, %v", q, len(recs), outcomes(recs))
