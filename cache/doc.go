@@ -16,4 +16,9 @@
 // ordering is the whole guarantee: a re-read still in flight when a live event for the same object is applied
 // is dropped rather than written over it (which is why the last round, run live, reads by id only). Every
 // object that changed is reported through OnChange so reactions can be enqueued.
+//
+// A request of a relist that fails with a retryable error (a page, a re-read) is retried in place a few times
+// before the relist is given up and started over after a backoff: a slower walk is as correct as a fast one,
+// since everything that changes behind it raises an event, and under a sustained error rate a relist that
+// started over at every failure would need all its pages to succeed in one go.
 package cache

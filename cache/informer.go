@@ -45,6 +45,14 @@ type InformerOptions struct {
 	MaxRefreshRounds int
 	// RetryInitial and RetryMax bound the backoff between failed relists.
 	RetryInitial, RetryMax time.Duration
+	// RequestRetries bounds how often one request of a relist (a page, or a re-read by id) that failed with a
+	// retryable error is retried in place before the relist is given up and started over after the backoff
+	// above; zero means DefaultRequestRetries, negative means none. It stacks on the Cattle client's own GET
+	// retries (see retryRequest for why both exist).
+	RequestRetries int
+	// RequestRetryInitial is the wait before a request's first retry, doubled per retry up to RetryMax; zero
+	// means DefaultRequestRetryInitial.
+	RequestRetryInitial time.Duration
 	// WaitForConnect makes Run wait for the first Resync (the subscriber's OnConnect) instead of relisting at
 	// once. A list made before the subscription is up cannot be trusted (changes between it and the subscribe
 	// are lost) and is repeated after the connect anyway, so with a subscriber it is only a wasted relist.
@@ -71,6 +79,7 @@ type Informer struct {
 	synced   atomic.Bool
 	lastSync atomic.Int64 // unix nanos of the last completed relist
 	relists  atomic.Int64
+	retries  atomic.Int64 // relist requests retried in place
 }
 
 type ref struct{ kind, id string }
@@ -109,6 +118,15 @@ func NewInformer(opts InformerOptions) (*Informer, error) {
 	}
 	if opts.RetryMax <= 0 {
 		opts.RetryMax = 30 * time.Second
+	}
+	switch {
+	case opts.RequestRetries == 0:
+		opts.RequestRetries = DefaultRequestRetries
+	case opts.RequestRetries < 0:
+		opts.RequestRetries = 0
+	}
+	if opts.RequestRetryInitial <= 0 {
+		opts.RequestRetryInitial = DefaultRequestRetryInitial
 	}
 	log := opts.Logger
 	if log == nil {
@@ -162,6 +180,9 @@ func (i *Informer) LastSync() time.Time {
 
 // Relists returns how many relists have completed.
 func (i *Informer) Relists() int64 { return i.relists.Load() }
+
+// RetriedRequests returns how many requests of relists have been retried in place (see retryRequest).
+func (i *Informer) RetriedRequests() int64 { return i.retries.Load() }
 
 // resourceChangeData is the data member of a resource.change event.
 type resourceChangeData struct {
@@ -301,7 +322,8 @@ func (i *Informer) Run(ctx context.Context) error {
 	}
 }
 
-// relistWithRetry relists until it succeeds or ctx ends (false).
+// relistWithRetry relists until it succeeds or ctx ends (false). A relist fails when one of its requests
+// still fails after its retries in place (retryRequest); the next attempt starts over after a backoff.
 func (i *Informer) relistWithRetry(ctx context.Context) bool {
 	wait := i.opts.RetryInitial
 	for attempt := 1; ; attempt++ {
@@ -396,7 +418,16 @@ func (i *Informer) listKind(ctx context.Context, kind string) ([]json.RawMessage
 		}
 		var rows []json.RawMessage
 		opts := cattle.ListOptions{Filters: filters, Sort: "id", Order: cattle.OrderAsc, Limit: i.opts.PageSize}
-		if err := i.opts.Source.List(ctx, schemaOf(kind), opts, &rows); err != nil {
+		// A failed page is asked again with the same id_gt: the rows before it stay valid (see retryRequest).
+		what := "list " + kind
+		if last != "" {
+			what += " after " + last
+		}
+		err := i.retryRequest(ctx, what, func() error {
+			rows = nil
+			return i.opts.Source.List(ctx, schemaOf(kind), opts, &rows)
+		})
+		if err != nil {
 			return nil, err
 		}
 		if last != "" && len(rows) > 0 && !idAfter(rowID(rows[0]), last) {
@@ -419,8 +450,14 @@ func (i *Informer) listByOffset(ctx context.Context, kind string) ([]json.RawMes
 	if kind == KindReceiver {
 		opts.Filters = url.Values{"kind": {ReceiverKind}}
 	}
+	// The client follows the offset pages itself, so a failure here repeats this kind's whole listing, not the
+	// relist.
 	var rows []json.RawMessage
-	if err := i.opts.Source.List(ctx, schemaOf(kind), opts, &rows); err != nil {
+	err := i.retryRequest(ctx, "list "+kind+" by offset", func() error {
+		rows = nil
+		return i.opts.Source.List(ctx, schemaOf(kind), opts, &rows)
+	})
+	if err != nil {
 		return nil, err
 	}
 	return rows, nil

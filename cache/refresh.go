@@ -107,9 +107,9 @@ func (i *Informer) listInstead(pending map[ref]struct{}) []string {
 	return kinds
 }
 
-// fetch re-reads one object and applies it (a 404 deletes it). Only a failed read is an error (the relist is
-// retried); an object that reads but does not decode is logged and left as cached, since reading it again
-// would fail the same way and must not wedge the informer.
+// fetch re-reads one object and applies it (a 404 deletes it). Only a failed read is an error (after its
+// retries in place, the relist is retried); an object that reads but does not decode is logged and left as
+// cached, since reading it again would fail the same way and must not wedge the informer.
 //
 // When the informer is live (the last refresh round), a live event for the same object may be applied while
 // the read is in flight; the read is then dropped. That event is at least as new as the read, or, if it was
@@ -118,8 +118,12 @@ func (i *Informer) fetch(ctx context.Context, r ref) error {
 	i.mu.Lock()
 	i.fetching[r] = false
 	i.mu.Unlock()
+	// Retrying in place keeps the in-flight mark: a live event applied during any attempt still wins.
 	var raw json.RawMessage
-	err := i.opts.Source.ByID(ctx, schemaOf(r.kind), r.id, &raw)
+	err := i.retryRequest(ctx, "read "+r.kind+" "+r.id, func() error {
+		raw = nil
+		return i.opts.Source.ByID(ctx, schemaOf(r.kind), r.id, &raw)
+	})
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	overtaken := i.fetching[r]

@@ -3,7 +3,6 @@ package cattlesim
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -25,18 +24,6 @@ func gone(c *Object) bool { return c.Removed != nil || slices.Contains(goneState
 
 // busy reports whether an instance is in a transitioning state.
 func busy(c *Object) bool { return slices.Contains(busyStates(), c.State) }
-
-// instancesWhereLocked returns the non-removed instances matching pred, in id order.
-func (s *Sim) instancesWhereLocked(pred func(*Object) bool) []*Object {
-	var out []*Object
-	for _, c := range s.objects["instance"] {
-		if c.Removed == nil && pred(c) {
-			out = append(out, c)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
 
 // normalizeImage adds the "docker:" prefix Cattle's imageUuid carries when a caller left it out (§3.4).
 func normalizeImage(image string) string {

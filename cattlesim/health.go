@@ -155,12 +155,8 @@ func (s *Sim) serviceHealthLocked(svc *Object, insts []*Object) string {
 	}
 	expected := 0
 	if isGlobal(svc) {
-		active := map[string]bool{}
-		for _, h := range s.activeHostsLocked(svc.AccountID) {
-			active[h.APIID()] = true
-		}
 		for _, c := range insts {
-			if active[c.Str("hostId")] {
+			if s.accountHostActiveLocked(svc.AccountID, c.Str("hostId")) {
 				expected++
 			}
 		}
@@ -196,11 +192,8 @@ func (s *Sim) serviceHealthLocked(svc *Object, insts []*Object) string {
 
 // refreshHostLocked recomputes a host's instanceIds (its non-removed instances) and touches it on change.
 func (s *Sim) refreshHostLocked(host *Object) {
-	hostID := host.APIID()
 	ids := []any{}
-	for _, c := range s.instancesWhereLocked(func(c *Object) bool {
-		return c.AccountID == host.AccountID && c.Str("hostId") == hostID
-	}) {
+	for _, c := range s.hostInstancesWhereLocked(host, func(*Object) bool { return true }) {
 		ids = append(ids, c.APIID())
 	}
 	if !jsonEqual(host.Fields["instanceIds"], ids) {

@@ -57,6 +57,13 @@ func (s *Sim) hostActiveLocked(hostID string) bool {
 	return h != nil && displayActive(h)
 }
 
+// accountHostActiveLocked reports whether hostID is one of activeHostsLocked(accountID), without listing them:
+// a container change asks this for its own host only.
+func (s *Sim) accountHostActiveLocked(accountID int64, hostID string) bool {
+	h := s.objectByAPIIDLocked("host", hostID)
+	return h != nil && h.AccountID == accountID && h.APIID() == hostID && displayActive(h)
+}
+
 // pickHostLocked chooses the host for a new unit: the active host with the fewest units of svc, then the
 // fewest live instances overall, then the oldest — which spreads units round-robin. "" when no host is
 // active: the emulator has no allocator failure, such containers simply run unplaced (hostId null).
@@ -78,9 +85,10 @@ func (s *Sim) pickHostLocked(accountID int64, svc *Object) string {
 			svcUnits[h][c.Str("deploymentUnitUuid")] = true
 		}
 	}
+	// Only the active hosts' loads are compared, so only their instances are counted.
 	load := map[string]int{}
-	for _, c := range s.instancesWhereLocked(func(c *Object) bool { return c.AccountID == accountID && !gone(c) }) {
-		load[c.Str("hostId")]++
+	for _, h := range hosts {
+		load[h.APIID()] = len(s.hostInstancesWhereLocked(h, func(c *Object) bool { return !gone(c) }))
 	}
 	best := hosts[0]
 	for _, h := range hosts[1:] {
@@ -185,9 +193,8 @@ func (s *Sim) startHostDeactivateLocked(h *Object) {
 
 // hostInstancesLocked returns the live instances placed on a host.
 func (s *Sim) hostInstancesLocked(h *Object, includeSystem bool) []*Object {
-	id := h.APIID()
-	return s.instancesWhereLocked(func(c *Object) bool {
-		return c.AccountID == h.AccountID && c.Str("hostId") == id && !gone(c) && (includeSystem || !c.Bool("system"))
+	return s.hostInstancesWhereLocked(h, func(c *Object) bool {
+		return !gone(c) && (includeSystem || !c.Bool("system"))
 	})
 }
 

@@ -29,6 +29,7 @@ func TestProcessesOverHTTP(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Errorf("run: %v", err)
 		}
+		checkInstanceIndex(t, s)
 		s.Close()
 	})
 

@@ -44,6 +44,7 @@ func newProcSim(t *testing.T) *Sim {
 	s := New(Options{RandSeed: 1, Timings: Timings{Step: 5 * time.Millisecond, ContainerStart: 6 * time.Millisecond,
 		HealthCheck: 5 * time.Millisecond, HostProvision: 10 * time.Millisecond}})
 	t.Cleanup(s.Close)
+	t.Cleanup(func() { checkInstanceIndex(t, s) }) // runs before Close: cleanups run last-in first-out
 	return s
 }
 

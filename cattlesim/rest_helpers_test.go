@@ -57,6 +57,7 @@ func newRestEnv(t *testing.T) *restEnv {
 			t.Errorf("run: %v", err)
 		}
 		e.srv.Close()
+		checkInstanceIndex(t, s)
 		s.Close()
 	})
 	return e

@@ -97,25 +97,6 @@ func isCurrent(c *Object, lcs []launchConfigRef) bool {
 	return false
 }
 
-// serviceInstancesLocked returns the service's non-removed instances (instanceIds), in id order.
-func (s *Sim) serviceInstancesLocked(svc *Object) []*Object {
-	id := svc.APIID()
-	return s.instancesWhereLocked(func(c *Object) bool {
-		if c.AccountID != svc.AccountID {
-			return false
-		}
-		if c.Str("serviceId") == id {
-			return true
-		}
-		for _, x := range c.StrSlice("serviceIds") {
-			if x == id {
-				return true
-			}
-		}
-		return false
-	})
-}
-
 // unit is one deployment unit as found among a service's instances.
 type unit struct {
 	uuid        string
@@ -270,17 +251,21 @@ func (s *Sim) reconcilePlanLocked(svc *Object) []func() {
 	}
 	lcs := serviceLaunchConfigs(svc)
 	units := s.unitsLocked(svc, func(c *Object) bool { return isCurrent(c, lcs) })
-	activeHosts := s.activeHostsLocked(svc.AccountID)
+	// The account's active hosts are listed only when needed (a global service, an unplaced unit): a container
+	// change reconciles its service, and its cost must not grow with the hosts of the world.
+	var activeHosts []*Object
+	listed := false
+	listActive := func() []*Object {
+		if !listed {
+			activeHosts, listed = s.activeHostsLocked(svc.AccountID), true
+		}
+		return activeHosts
+	}
 	usable := func(hostID string) bool {
 		if hostID == "" {
-			return len(activeHosts) == 0
+			return len(listActive()) == 0
 		}
-		for _, h := range activeHosts {
-			if h.APIID() == hostID {
-				return true
-			}
-		}
-		return false
+		return s.accountHostActiveLocked(svc.AccountID, hostID)
 	}
 	var plan []func()
 	var keep []*unit
@@ -307,7 +292,7 @@ func (s *Sim) reconcilePlanLocked(svc *Object) []func() {
 			kept = append(kept, u)
 		}
 		keep = kept
-		for _, h := range activeHosts {
+		for _, h := range listActive() {
 			if hostID := h.APIID(); !seen[hostID] {
 				plan = append(plan, func() { s.createUnitLocked(svc, hostID, false) })
 			}

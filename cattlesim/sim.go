@@ -120,9 +120,11 @@ type Sim struct {
 	rng     *rand.Rand
 	nextID  map[string]int64
 	objects map[string]map[int64]*Object // base type → numeric id → object
-	creds   map[string]Credential        // access key → credential
-	faults  Faults
-	calls   []Call
+	// instIndex finds the live instances of a service or a host (instanceindex.go).
+	instIndex *instanceIndex
+	creds     map[string]Credential // access key → credential
+	faults    Faults
+	calls     []Call
 	// callsDropped counts calls evicted from (or cleared out of) the log, so call indexes stay stable.
 	callsDropped int
 	notifier     changeNotifier
@@ -173,6 +175,7 @@ func New(opts Options) *Sim {
 		rng:         rand.New(rand.NewSource(seed)),
 		nextID:      map[string]int64{},
 		objects:     map[string]map[int64]*Object{},
+		instIndex:   newInstanceIndex(),
 		creds:       map[string]Credential{},
 		notifier:    noopNotifier{},
 		schemas:     newSchemas(),
@@ -272,6 +275,7 @@ func (s *Sim) insertLocked(o *Object) *Object {
 		s.objects[o.BaseType] = table
 	}
 	table[o.ID] = o
+	s.indexInstanceLocked(o)
 	s.touchLocked(o)
 	return o
 }
@@ -323,6 +327,7 @@ func (s *Sim) failLocked(o *Object, state, message string) {
 func (s *Sim) markRemovedLocked(o *Object) {
 	t := s.now().UTC().Truncate(time.Second)
 	o.Removed = &t
+	s.unindexInstanceLocked(o)
 	s.setStateLocked(o, "removed", false)
 }
 
