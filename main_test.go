@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,14 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rancher/scale-subscriber/cattlesim"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // execMainEnv makes the test binary run main() instead of the tests, so the process tests below exercise the
@@ -41,7 +39,7 @@ func TestMain(m *testing.M) {
 // child is `scale-subscriber <args...>` running as a separate process.
 type child struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *simtest.LogBuffer
 	exited chan struct{}
 	err    error // cmd.Wait's result, valid once exited is closed
 }
@@ -71,7 +69,7 @@ func startChild(t *testing.T, args ...string) *child {
 		}
 	}
 	cmd.Env = env
-	c := &child{cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	c := &child{cmd: cmd, stderr: &simtest.LogBuffer{}, exited: make(chan struct{})}
 	cmd.Stdout = io.Discard
 	cmd.Stderr = c.stderr
 	if err := cmd.Start(); err != nil {
@@ -98,11 +96,7 @@ func startChild(t *testing.T, args ...string) *child {
 // wait returns the exit code, failing the test if the process is still running after processTimeout.
 func (c *child) wait(t *testing.T) int {
 	t.Helper()
-	select {
-	case <-c.exited:
-	case <-time.After(processTimeout):
-		t.Fatalf("scale-subscriber still running after %s", processTimeout)
-	}
+	simtest.Recv(t, c.exited, processTimeout, "exit of scale-subscriber")
 	var exitErr *exec.ExitError
 	switch {
 	case c.err == nil:
@@ -115,43 +109,17 @@ func (c *child) wait(t *testing.T) int {
 	}
 }
 
-// testSim is a seeded cattlesim served on loopback for the test's life.
-type testSim struct {
-	sim  *cattlesim.Sim
-	info *cattlesim.SeedInfo
-	url  string
-}
-
-func startTestSim(t *testing.T) *testSim {
+// startTestSim serves the demo seed of cattlesim on loopback until the test ends, pinging every 100 ms.
+func startTestSim(t *testing.T) *simtest.Sim {
 	t.Helper()
-	sim := cattlesim.New(cattlesim.Options{PingInterval: 100 * time.Millisecond, Timings: cattlesim.Timings{Step: 10 * time.Millisecond}})
-	info, err := sim.Seed(cattlesim.SeedDemo, cattlesim.SeedOptions{})
-	if err != nil {
-		sim.Close()
-		t.Fatalf("seed cattlesim: %v", err)
-	}
-	srv := httptest.NewServer(sim.Handler())
-	ctx, cancel := context.WithCancel(context.Background())
-	hubDone := make(chan error, 1)
-	go func() { hubDone <- sim.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-hubDone:
-		case <-time.After(processTimeout):
-			t.Errorf("cattlesim hub did not stop")
-		}
-		srv.Close()
-		sim.Close()
-	})
-	return &testSim{sim: sim, info: info, url: srv.URL + "/v1"}
+	return simtest.StartSim(t, simtest.SimOptions{Timeout: processTimeout})
 }
 
 // TestRunFailsFastWithClearMessage starts `scale-subscriber run` with configurations that cannot work and expects
 // each to exit 1 at startup, within the timeout, with one clear line on stderr rather than a silent retry loop.
 func TestRunFailsFastWithClearMessage(t *testing.T) {
 	sim := startTestSim(t)
-	key := sim.info.Credentials[0]
+	key := sim.Cred()
 
 	// A port with nothing listening: bind one, note it, release it.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -202,13 +170,14 @@ func TestRunFailsFastWithClearMessage(t *testing.T) {
 		},
 		{
 			name: "wrong keys",
-			args: []string{"run", "--cattle-url", sim.url, "--cattle-access-key", key.AccessKey, "--cattle-secret-key", wrongSecret},
+			args: []string{"run", "--cattle-url", sim.CattleURL(), "--cattle-access-key", key.AccessKey,
+				"--cattle-secret-key", wrongSecret},
 			want: []string{"connect to cattle", "401"},
 		},
 		{
 			name: "health port taken",
-			args: []string{"run", "--cattle-url", sim.url, "--cattle-access-key", key.AccessKey, "--cattle-secret-key", key.SecretKey,
-				"--health-listen", busy.Addr().String()},
+			args: []string{"run", "--cattle-url", sim.CattleURL(), "--cattle-access-key", key.AccessKey,
+				"--cattle-secret-key", key.SecretKey, "--health-listen", busy.Addr().String()},
 			want: []string{"healthcheck server", "address already in use"},
 		},
 	}
@@ -245,26 +214,25 @@ func TestRunStopsCleanlyOnSignal(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
 			sim := startTestSim(t)
-			key := sim.info.Credentials[0]
+			key := sim.Cred()
 			c := startChild(t, "run",
-				"--cattle-url", sim.url, "--cattle-access-key", key.AccessKey, "--cattle-secret-key", key.SecretKey,
+				"--cattle-url", sim.CattleURL(), "--cattle-access-key", key.AccessKey, "--cattle-secret-key", key.SecretKey,
 				"--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0",
 				"--ping-interval", "200ms", "--pong-wait", "2s", "--max-ping-age", "5s",
 				"--log-format", "json", "--log-level", "info")
 
 			// The health listener's port is in the "healthcheck listening" log entry.
 			var healthURL string
-			eventually(t, func() bool {
+			simtest.Eventually(t, processTimeout, "scale-subscriber healthy", func() (bool, string) {
 				select {
 				case <-c.exited:
 					t.Fatalf("scale-subscriber exited before becoming healthy: %v", c.err)
 				default:
 				}
 				healthURL = logField(c.stderr.String(), "healthcheck listening", "url")
-				return healthURL != "" && healthStatus(healthURL) == http.StatusOK && sim.sim.Subscribers() == 1
-			}, func() string {
-				return fmt.Sprintf("not healthy: health url %q status %d, %d subscribers", healthURL,
-					healthStatus(healthURL), sim.sim.Subscribers())
+				status, subscribers := healthStatus(healthURL), sim.Sim.Subscribers()
+				return healthURL != "" && status == http.StatusOK && subscribers == 1,
+					fmt.Sprintf("health url %q status %d, %d subscribers", healthURL, status, subscribers)
 			})
 
 			if err := c.cmd.Process.Signal(sig); err != nil {
@@ -280,8 +248,9 @@ func TestRunStopsCleanlyOnSignal(t *testing.T) {
 			if logField(stderr, "healthcheck stopped", "level") == "" {
 				t.Fatalf("health listener was not shut down gracefully:\n%s", stderr)
 			}
-			eventually(t, func() bool { return sim.sim.Subscribers() == 0 }, func() string {
-				return fmt.Sprintf("%d subscriptions still open after exit", sim.sim.Subscribers())
+			simtest.Eventually(t, processTimeout, "subscription closed", func() (bool, string) {
+				n := sim.Sim.Subscribers()
+				return n == 0, fmt.Sprintf("%d subscriptions still open after exit", n)
 			})
 			if code := healthStatus(healthURL); code != 0 {
 				t.Fatalf("health listener still answers (%d) after exit", code)
@@ -315,49 +284,9 @@ func healthStatus(base string) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthcheck", nil)
+	a, err := simtest.Send(ctx, http.DefaultClient, http.MethodGet, base+"/healthcheck", nil, nil)
 	if err != nil {
 		return 0
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return resp.StatusCode
-}
-
-// eventually polls cond until it holds or processTimeout passes.
-func eventually(t *testing.T, cond func() bool, describe func() string) {
-	t.Helper()
-	deadline := time.NewTimer(processTimeout)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		select {
-		case <-deadline.C:
-			t.Fatal(describe())
-		case <-tick.C:
-		}
-	}
-}
-
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return a.Status
 }

@@ -72,38 +72,38 @@ func (s *Sim) pickHostLocked(accountID int64, svc *Object) string {
 	if len(hosts) == 0 {
 		return ""
 	}
-	svcUnits := map[string]map[string]bool{}
-	if svc != nil {
-		for _, c := range s.serviceInstancesLocked(svc) {
-			if gone(c) {
-				continue
-			}
-			h := c.Str("hostId")
-			if svcUnits[h] == nil {
-				svcUnits[h] = map[string]bool{}
-			}
-			svcUnits[h][c.Str("deploymentUnitUuid")] = true
+	svcUnits := s.unitsPerHostLocked(svc)
+	// The loads are kept by the instance index: reading one per active host keeps a placement from costing
+	// what the world holds.
+	bestID := hosts[0].APIID()
+	bestUnits, bestLoad := len(svcUnits[bestID]), s.hostLoadLocked(accountID, bestID)
+	for _, h := range hosts[1:] {
+		id := h.APIID()
+		units, load := len(svcUnits[id]), s.hostLoadLocked(accountID, id)
+		if units < bestUnits || (units == bestUnits && load < bestLoad) {
+			bestID, bestUnits, bestLoad = id, units, load
 		}
 	}
-	// Only the active hosts' loads are compared, so only their instances are counted.
-	load := map[string]int{}
-	for _, h := range hosts {
-		load[h.APIID()] = len(s.hostInstancesWhereLocked(h, func(c *Object) bool { return !gone(c) }))
+	return bestID
+}
+
+// unitsPerHostLocked returns the deployment units of svc that have a live instance, by host (nil svc: none).
+func (s *Sim) unitsPerHostLocked(svc *Object) map[string]map[string]bool {
+	units := map[string]map[string]bool{}
+	if svc == nil {
+		return units
 	}
-	best := hosts[0]
-	for _, h := range hosts[1:] {
-		id, bid := h.APIID(), best.APIID()
-		if a, b := len(svcUnits[id]), len(svcUnits[bid]); a != b {
-			if a < b {
-				best = h
-			}
+	for _, c := range s.serviceInstancesLocked(svc) {
+		if gone(c) {
 			continue
 		}
-		if load[id] < load[bid] {
-			best = h
+		h := c.Str("hostId")
+		if units[h] == nil {
+			units[h] = map[string]bool{}
 		}
+		units[h][c.Str("deploymentUnitUuid")] = true
 	}
-	return best.APIID()
+	return units
 }
 
 // createHostLocked validates a host create (hostname; exactly one non-null *Config object or a hostTemplateId,

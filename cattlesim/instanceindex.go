@@ -15,10 +15,24 @@ import (
 // callers fill them in before inserting), and removed objects are never restored. Lookups still apply the
 // caller's full test (account, field values, liveness), so the index only narrows the candidates; the
 // procedure tests compare it with a full scan after every test (procs_helpers_test.go).
+//
+// It also keeps each host's load, the number of its live instances (placed on it, in its account, neither
+// removed nor in a gone state), which placement compares across every active host for each new unit: counting
+// them there made building a world unit by unit quadratic. An instance's state is the one input of the load
+// that changes after the insert, and it changes only in setStateLocked and failLocked, which recount it.
 type instanceIndex struct {
 	byService map[string]map[int64]*Object // serviceId or serviceIds member → instance id → instance
 	byHost    map[string]map[int64]*Object // hostId → instance id → instance
 	keys      map[*Object]instanceKeys     // what each indexed instance was indexed under
+	load      map[hostSlot]int             // live instances per host
+	loaded    map[*Object]bool             // the indexed instances counted in load
+}
+
+// hostSlot is what a host's load is kept under: its API id within its account, as placement asks for it (a
+// scan compared an instance with the hosts of its own account only).
+type hostSlot struct {
+	account int64
+	host    string
 }
 
 // instanceKeys are the index keys of one instance.
@@ -32,6 +46,8 @@ func newInstanceIndex() *instanceIndex {
 		byService: map[string]map[int64]*Object{},
 		byHost:    map[string]map[int64]*Object{},
 		keys:      map[*Object]instanceKeys{},
+		load:      map[hostSlot]int{},
+		loaded:    map[*Object]bool{},
 	}
 }
 
@@ -56,6 +72,7 @@ func (ix *instanceIndex) add(c *Object) {
 	if k.host != "" {
 		addTo(ix.byHost, k.host, c)
 	}
+	ix.recount(c)
 }
 
 // remove unindexes an instance that was marked removed (under the keys it was added with).
@@ -64,12 +81,39 @@ func (ix *instanceIndex) remove(c *Object) {
 	if !ok {
 		return
 	}
+	if ix.loaded[c] {
+		ix.unload(c, k.host)
+	}
 	delete(ix.keys, c)
 	for _, id := range k.services {
 		removeFrom(ix.byService, id, c)
 	}
 	if k.host != "" {
 		removeFrom(ix.byHost, k.host, c)
+	}
+}
+
+// recount brings an indexed instance's part in its host's load in line with its state.
+func (ix *instanceIndex) recount(c *Object) {
+	k, ok := ix.keys[c]
+	if !ok || k.host == "" {
+		return
+	}
+	switch live := !gone(c); {
+	case live && !ix.loaded[c]:
+		ix.loaded[c] = true
+		ix.load[hostSlot{c.AccountID, k.host}]++
+	case !live && ix.loaded[c]:
+		ix.unload(c, k.host)
+	}
+}
+
+// unload takes a counted instance out of its host's load.
+func (ix *instanceIndex) unload(c *Object, host string) {
+	delete(ix.loaded, c)
+	slot := hostSlot{c.AccountID, host}
+	if ix.load[slot]--; ix.load[slot] == 0 {
+		delete(ix.load, slot)
 	}
 }
 
@@ -115,6 +159,20 @@ func (s *Sim) unindexInstanceLocked(o *Object) {
 	if o.BaseType == "instance" {
 		s.instIndex.remove(o)
 	}
+}
+
+// instanceStateLocked keeps the host loads current when an object's state changed (setStateLocked,
+// failLocked).
+func (s *Sim) instanceStateLocked(o *Object) {
+	if o.BaseType == "instance" {
+		s.instIndex.recount(o)
+	}
+}
+
+// hostLoadLocked is the number of live instances of the account placed on host hostID: for a host of that
+// account, what len(hostInstancesLocked(host, true)) counts, without listing them.
+func (s *Sim) hostLoadLocked(accountID int64, hostID string) int {
+	return s.instIndex.load[hostSlot{accountID, hostID}]
 }
 
 // serviceInstancesLocked returns the service's non-removed instances (instanceIds), in id order.

@@ -10,11 +10,11 @@ import (
 // Populate builds large settled worlds for scale tests and benchmarks (issue 3: 10,000 services, 2,000 hosts and
 // 30,000 containers). The creation paths the REST API and the seeds use keep every derived field current after
 // each instance (instanceChangedLocked recomputes the service's and the host's from the instance index) and
-// place each unit on the least loaded host (pickHostLocked counts every live instance on the active hosts),
-// which is right for one change at a time but quadratic for tens of thousands of inserts. Populate creates the
-// same objects with the same helpers, places them round-robin, holds the per-instance refreshes back, and
-// computes the derived fields once at the end from a grouping of the new instances, so the world is identical
-// to one built object by object.
+// place each unit on the least loaded host (pickHostLocked reads the load the index keeps for every active
+// host), which is right for one change at a time, but for tens of thousands of inserts still adds up to a pass
+// over the hosts per unit and over its service per instance. Populate creates the same objects with the same
+// helpers, places them round-robin, holds the per-instance refreshes back, and computes the derived fields once
+// at the end from a grouping of the new instances, so the world is identical to one built object by object.
 
 // PopulateOptions says how much Populate creates in one project.
 type PopulateOptions struct {

@@ -312,6 +312,7 @@ func (s *Sim) setStateLocked(o *Object, state string, transitioning bool) {
 		o.TransitioningMessage = ""
 		o.TransitioningProgress = nil
 	}
+	s.instanceStateLocked(o)
 	s.touchLocked(o)
 }
 
@@ -320,6 +321,7 @@ func (s *Sim) failLocked(o *Object, state, message string) {
 	o.State = state
 	o.Transitioning = "error"
 	o.TransitioningMessage = message
+	s.instanceStateLocked(o)
 	s.touchLocked(o)
 }
 

@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // Waiting for asynchronous state machines: every wait polls a condition until a deadline; nothing sleeps in
@@ -21,25 +21,11 @@ const settleTimeout = 10 * time.Second
 // pollEvery is the polling period: short against the emulator's 15ms step.
 const pollEvery = 3 * time.Millisecond
 
-// waitFor polls cond until it reports true, failing the test with what and cond's last detail when timeout
-// passes first (or the test's context ends).
+// waitFor polls cond every pollEvery until it reports true, failing the test with what and cond's last detail
+// when timeout passes first.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), timeout)
-	defer cancel()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("timed out after %s waiting for %s; last seen: %s", timeout, what, detail)
-		case <-tick.C:
-		}
-	}
+	simtest.EventuallyEvery(t, timeout, pollEvery, what, cond)
 }
 
 // getService fetches a service through the client, failing the test on error.

@@ -105,7 +105,7 @@ func TestEmailDeliveredInEveryTLSMode(t *testing.T) {
 			if err := n.Notify(rc, testMessage("x21")); err != nil {
 				t.Fatalf("notify: %v", err)
 			}
-			got := simtest.Recv(t, ms.got, waitTimeout, "the e-mail")
+			got := simtest.Recv(t, ms.Got, waitTimeout, "the e-mail")
 			r := res.next(t)
 			if r.Err != nil || r.Attempts != 1 || r.Channel != ChannelEmail {
 				t.Fatalf("result = %+v", r)
@@ -179,7 +179,7 @@ func TestEmailWrongPasswordIsPermanent(t *testing.T) {
 	if r.Err == nil || r.Attempts != 1 || !isPermanent(r.Err) || !strings.Contains(r.Err.Error(), "535") {
 		t.Fatalf("result = %+v, want one permanent 535 failure", r)
 	}
-	if a := ms.authAttempts.Load(); a != 1 {
+	if a := ms.AuthAttempts(); a != 1 {
 		t.Errorf("auth attempts = %d, want 1", a)
 	}
 	if leaked := containsAny(logs.String(), "wrong-password-xyz"); leaked != "" {
@@ -207,7 +207,7 @@ func TestEmailUntrustedCertificateIsPermanent(t *testing.T) {
 				t.Fatalf("result = %+v, want one permanent certificate failure", r)
 			}
 			select {
-			case m := <-ms.got:
+			case m := <-ms.Got:
 				t.Errorf("a mail went through an untrusted connection: %+v", m)
 			default:
 			}
@@ -229,7 +229,7 @@ func TestEmailStartTLSNeverDowngrades(t *testing.T) {
 		t.Fatalf("result = %+v, want a permanent STARTTLS failure", r)
 	}
 	select {
-	case m := <-ms.got:
+	case m := <-ms.Got:
 		t.Errorf("a mail went out in clear text: %+v", m)
 	default:
 	}
@@ -267,7 +267,7 @@ func TestEmailRefusedRecipientDoesNotStopTheOthers(t *testing.T) {
 	if err := n.Notify(rc, testMessage("x26")); err != nil {
 		t.Fatalf("notify: %v", err)
 	}
-	got := simtest.Recv(t, ms.got, waitTimeout, "the e-mail")
+	got := simtest.Recv(t, ms.Got, waitTimeout, "the e-mail")
 	if strings.Join(got.To, ",") != "ops@example.com" {
 		t.Errorf("delivered to %v, want the accepted recipient only", got.To)
 	}
@@ -295,7 +295,7 @@ func TestEmailSubjectTemplateAndHeaderSafety(t *testing.T) {
 	if err := n.Notify(rc, msg); err != nil {
 		t.Fatalf("notify: %v", err)
 	}
-	got := simtest.Recv(t, ms.got, waitTimeout, "the e-mail")
+	got := simtest.Recv(t, ms.Got, waitTimeout, "the e-mail")
 	if r := res.next(t); r.Err != nil {
 		t.Fatalf("result = %+v", r)
 	}

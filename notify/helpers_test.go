@@ -28,9 +28,7 @@ const waitTimeout = 10 * time.Second
 // eventually polls cond every 2 ms until it holds or waitTimeout passes, then fails the test with msg.
 func eventually(t *testing.T, cond func() bool, msg string) {
 	t.Helper()
-	if err := simtest.Until(waitTimeout, 2*time.Millisecond, cond); err != nil {
-		t.Fatalf("%s: %v", msg, err)
-	}
+	simtest.EventuallyEvery(t, waitTimeout, 2*time.Millisecond, msg, func() (bool, string) { return cond(), "" })
 }
 
 // syncBuffer is a buffer a logger writes to while the test reads it.

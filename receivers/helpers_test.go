@@ -1,10 +1,8 @@
 package receivers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -20,9 +18,10 @@ import (
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/cattlesim"
 	"github.com/rancher/scale-subscriber/events"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
-// env is one test world: cattlesim (demo seed) on httptest, a real cattle.Client for project 1a5, a cache kept
+// env is one test world: cattlesim (demo seed) from simtest, a real cattle.Client for project 1a5, a cache kept
 // live by a real informer and event subscription, and the receivers API on httptest with a recording Executor.
 type env struct {
 	t      *testing.T
@@ -35,27 +34,10 @@ type env struct {
 	api    *API
 	url    string // base URL of the receivers API
 	exec   *recorder
-	logs   *syncBuffer
+	logs   *simtest.LogBuffer
 	log    *logrus.Logger
 	ctx    context.Context
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	http   *http.Client // for the API under test
 }
 
 // recorder is an Executor that records triggers and answers with outcome (200, no body, by default).
@@ -93,36 +75,21 @@ type sinkFunc func(ctx context.Context, ev events.Event)
 
 func (f sinkFunc) Deliver(ctx context.Context, ev events.Event) { f(ctx, ev) }
 
-// newEnv builds the world; mod may adjust the API options before New.
+// newEnv builds the world; mod may adjust the API options before New. The informer and the subscriber are
+// wired here rather than by apptest, which imports app and so the package under test.
 func newEnv(t *testing.T, mod ...func(*Options)) *env {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	logs := &syncBuffer{}
+	ctx := t.Context()
+	logs := &simtest.LogBuffer{}
 	log := logrus.New()
 	log.SetOutput(logs)
 	log.SetLevel(logrus.DebugLevel)
 	log.SetFormatter(&logrus.JSONFormatter{})
 
-	sim := cattlesim.New(cattlesim.Options{Timings: cattlesim.Timings{Step: 5 * time.Millisecond},
-		FlushInterval: 5 * time.Millisecond})
-	info, err := sim.Seed(cattlesim.SeedDemo, cattlesim.SeedOptions{})
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
-	simSrv := httptest.NewServer(sim.Handler())
-
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		simSrv.Close()
-		sim.Close()
-	})
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = sim.Run(ctx) }()
-
-	cred := info.Credentials[0]
-	client, err := cattle.New(ctx, cattle.Options{URL: simSrv.URL + "/v1", AccessKey: cred.AccessKey,
+	sim := simtest.StartSim(t, simtest.SimOptions{Options: cattlesim.Options{
+		Timings: cattlesim.Timings{Step: 5 * time.Millisecond}, FlushInterval: 5 * time.Millisecond}})
+	cred := sim.Cred()
+	client, err := cattle.New(ctx, cattle.Options{URL: sim.CattleURL(), AccessKey: cred.AccessKey,
 		SecretKey: cred.SecretKey})
 	if err != nil {
 		t.Fatalf("cattle client: %v", err)
@@ -153,13 +120,12 @@ func newEnv(t *testing.T, mod ...func(*Options)) *env {
 	if err != nil {
 		t.Fatalf("subscriber: %v", err)
 	}
-	wg.Add(2)
-	go func() { defer wg.Done(); _ = inf.Run(ctx) }()
-	go func() { defer wg.Done(); _ = sub.Run(ctx) }()
+	simtest.Go(t, "informer", simtest.DefaultTimeout, inf.Run)
+	simtest.Go(t, "subscriber", simtest.DefaultTimeout, sub.Run)
 	waitFor(t, 10*time.Second, inf.Synced, "first cache sync")
 
-	e := &env{t: t, sim: sim, info: info, simURL: simSrv.URL, client: client, store: store, inf: inf,
-		exec: &recorder{}, logs: logs, log: log, ctx: ctx}
+	e := &env{t: t, sim: sim.Sim, info: sim.Info, simURL: sim.URL, client: client, store: store, inf: inf,
+		exec: &recorder{}, logs: logs, log: log, ctx: ctx, http: simtest.NewClient(t, simtest.DefaultTimeout, 4)}
 	opts := Options{Cattle: client, Store: store, Executor: e.exec, Synced: inf.Synced, Logger: log}
 	for _, m := range mod {
 		m(&opts)
@@ -169,24 +135,14 @@ func newEnv(t *testing.T, mod ...func(*Options)) *env {
 		t.Fatalf("new api: %v", err)
 	}
 	e.api = api
-	apiSrv := httptest.NewServer(api.Handler())
-	t.Cleanup(apiSrv.Close)
-	e.url = apiSrv.URL
+	e.url = serve(t, api)
 	return e
 }
 
-// waitFor polls cond until it holds or timeout passes.
+// waitFor polls cond every 2 ms until it holds, failing the test when timeout passes first.
 func waitFor(t testing.TB, timeout time.Duration, cond func() bool, what string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		<-tick.C
-	}
+	simtest.EventuallyEvery(t, timeout, 2*time.Millisecond, what, func() (bool, string) { return cond(), "" })
 }
 
 // response is one answer of the API.
@@ -217,33 +173,25 @@ type request struct {
 
 func (e *env) do(req request) response {
 	e.t.Helper()
-	var body io.Reader
+	var body []byte
 	if req.body != "" {
-		body = strings.NewReader(req.body)
+		body = []byte(req.body)
 	}
-	hr, err := http.NewRequestWithContext(e.ctx, req.method, e.url+req.path, body)
-	if err != nil {
-		e.t.Fatalf("build request: %v", err)
-	}
+	h := http.Header{}
 	switch {
 	case req.ctype != "":
-		hr.Header.Set("Content-Type", req.ctype)
+		h.Set("Content-Type", req.ctype)
 	case req.body != "":
-		hr.Header.Set("Content-Type", "application/json")
+		h.Set("Content-Type", "application/json")
 	}
 	for k, v := range req.headers {
-		hr.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(hr)
+	a, err := simtest.Send(e.ctx, e.http, req.method, e.url+req.path, h, body)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", req.method, req.path, err)
+		e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		e.t.Fatalf("read body: %v", err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return response{status: a.Status, header: a.Header, body: a.Body}
 }
 
 // get, post, put and del are calls for project 1a5 through ?projectId=, as the original's clients made them.

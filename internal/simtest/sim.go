@@ -18,8 +18,10 @@ type SimOptions struct {
 	// (10 ms, 10 ms, 100 ms and 1): states and events move in milliseconds, the service's health check sees
 	// recent pings, and fault injection repeats from run to run.
 	Options cattlesim.Options
-	// Seed is the seed loaded (cattlesim.SeedDemo when empty).
-	Seed string
+	// Seed is the seed loaded (cattlesim.SeedDemo when empty), with SeedOptions (fixed keys for the first
+	// project, for readable failure messages).
+	Seed        string
+	SeedOptions cattlesim.SeedOptions
 	// Populate, when set, fills PopulateProject (cattlesim.DefaultProjectID when empty) after the seed.
 	Populate        *cattlesim.PopulateOptions
 	PopulateProject string
@@ -90,7 +92,7 @@ func StartSim(tb testing.TB, o SimOptions) *Sim {
 		}
 		sim.Close()
 	})
-	info, err := sim.Seed(o.Seed, cattlesim.SeedOptions{})
+	info, err := sim.Seed(o.Seed, o.SeedOptions)
 	if err != nil {
 		tb.Fatalf("seed cattlesim with %s: %v", o.Seed, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -78,6 +79,43 @@ func TestUntil(t *testing.T) {
 	if err == nil || calls < 2 {
 		t.Fatalf("Until on a condition that never holds = %v after %d calls, want an error after several", err, calls)
 	}
+}
+
+func TestEventuallyEvery(t *testing.T) {
+	calls := 0
+	EventuallyEvery(t, DefaultTimeout, time.Millisecond, "third call", func() (bool, string) {
+		calls++
+		return calls == 3, fmt.Sprintf("call %d", calls)
+	})
+	if calls != 3 {
+		t.Fatalf("EventuallyEvery returned after %d calls, want 3", calls)
+	}
+
+	// A condition that never holds fails the test with what and the last explanation.
+	rec := &fatalTB{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		EventuallyEvery(rec, 20*time.Millisecond, time.Millisecond, "never", func() (bool, string) {
+			return false, "still no"
+		})
+	}()
+	Recv(t, done, DefaultTimeout, "EventuallyEvery to give up")
+	if !strings.Contains(rec.fatal, "never") || !strings.Contains(rec.fatal, "still no") {
+		t.Fatalf("failure %q, want what and the last explanation", rec.fatal)
+	}
+}
+
+// fatalTB records a Fatalf and ends the goroutine as testing.T does.
+type fatalTB struct {
+	testing.TB
+	fatal string
+}
+
+func (f *fatalTB) Helper() {}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.fatal = fmt.Sprintf(format, args...)
+	runtime.Goexit()
 }
 
 // recordingTB records what Go reports to a test and runs its cleanups on demand.

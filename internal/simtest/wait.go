@@ -43,8 +43,15 @@ func Until(timeout, interval time.Duration, cond func() bool) error {
 // and cond's last explanation. Call it from the test's goroutine (it calls tb.Fatalf).
 func Eventually(tb testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
 	tb.Helper()
+	EventuallyEvery(tb, timeout, PollInterval, what, cond)
+}
+
+// EventuallyEvery is Eventually polling every interval: for a test that must catch a state lasting a few
+// milliseconds (a transitioning state of a fast emulator), or that waits on a cheap in-process condition.
+func EventuallyEvery(tb testing.TB, timeout, interval time.Duration, what string, cond func() (bool, string)) {
+	tb.Helper()
 	var why string
-	err := Until(timeout, PollInterval, func() bool {
+	err := Until(timeout, interval, func() bool {
 		var ok bool
 		ok, why = cond()
 		return ok
