@@ -8,25 +8,20 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"log"
 	"mime"
 	"mime/quotedprintable"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/rancher/scale-subscriber/config"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 	"github.com/rancher/scale-subscriber/notify"
 )
 
@@ -133,117 +128,12 @@ func (d delivery) decode(t *testing.T, secret string) hookBody {
 	return b
 }
 
-// mailServer is a real SMTP server on 127.0.0.1:0 that keeps what it is sent.
-type mailServer struct {
-	port int
-	got  chan receivedMail
-}
-
-// receivedMail is one message the mail server accepted.
-type receivedMail struct {
-	from string
-	to   []string
-	data []byte
-}
-
-func startMailServer(t *testing.T) *mailServer {
-	t.Helper()
-	ms := &mailServer{got: make(chan receivedMail, 16)}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &mailSession{ms: ms}, nil }))
-	srv.Domain = "localhost"
-	srv.ReadTimeout = waitTimeout
-	srv.WriteTimeout = waitTimeout
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen for smtp: %v", err)
-	}
-	tcp, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		t.Fatalf("smtp listener address %v is not TCP", l.Addr())
-	}
-	ms.port = tcp.Port
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		if err := srv.Close(); err != nil {
-			t.Errorf("close smtp server: %v", err)
-		}
-		select {
-		case err := <-served:
-			if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-				t.Errorf("smtp server: %v", err)
-			}
-		case <-time.After(waitTimeout):
-			t.Errorf("smtp server did not stop within %s", waitTimeout)
-		}
-	})
-	return ms
-}
-
-// config is the service's SMTP configuration for this server: plain SMTP on loopback, no AUTH (notify's own
-// tests cover STARTTLS, implicit TLS, a custom CA and AUTH against the same server library).
-func (ms *mailServer) config() notify.SMTPConfig {
-	return notify.SMTPConfig{Host: "127.0.0.1", Port: ms.port, TLSMode: notify.TLSNone,
+// mailConfig is the service's SMTP configuration for a test mail server: plain SMTP on loopback, no AUTH
+// (notify's own tests cover STARTTLS, implicit TLS, a custom CA and AUTH against the same server library).
+func mailConfig(ms *simtest.MailServer) notify.SMTPConfig {
+	return notify.SMTPConfig{Host: ms.Host, Port: ms.Port, TLSMode: notify.TLSNone,
 		From: "Scale Subscriber <scale@example.com>", Timeout: 5 * time.Second}
 }
-
-func (ms *mailServer) next(t *testing.T) receivedMail {
-	t.Helper()
-	select {
-	case m := <-ms.got:
-		return m
-	case <-time.After(waitTimeout):
-		t.Fatalf("no e-mail within %s", waitTimeout)
-		return receivedMail{}
-	}
-}
-
-// mailSession is one SMTP session.
-type mailSession struct {
-	ms   *mailServer
-	mu   sync.Mutex
-	from string
-	to   []string
-}
-
-func (s *mailSession) Mail(from string, _ *smtp.MailOptions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.from = from
-	return nil
-}
-
-func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.to = append(s.to, to)
-	return nil
-}
-
-func (s *mailSession) Data(r io.Reader) error {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	m := receivedMail{from: s.from, to: slices.Clone(s.to), data: data}
-	s.mu.Unlock()
-	select {
-	case s.ms.got <- m:
-		return nil
-	default:
-		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "test mailbox full"}
-	}
-}
-
-func (s *mailSession) Reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.from, s.to = "", nil
-}
-
-func (s *mailSession) Logout() error { return nil }
 
 // parsedMail is an e-mail's decoded subject and text body.
 type parsedMail struct {
@@ -253,11 +143,11 @@ type parsedMail struct {
 }
 
 // parse decodes an RFC 5322 message with a quoted-printable (or plain) text/plain body.
-func (m receivedMail) parse(t *testing.T) parsedMail {
+func parseMail(t *testing.T, m simtest.Mail) parsedMail {
 	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(m.data))
+	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
 	if err != nil {
-		t.Fatalf("parse e-mail: %v\n%s", err, m.data)
+		t.Fatalf("parse e-mail: %v\n%s", err, m.Data)
 	}
 	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
 	if err != nil {
@@ -320,8 +210,8 @@ func (e *env) waitStep(id, s string) upgradeRecord {
 func TestUnhealthyUpgradeRolledBackAndNotified(t *testing.T) {
 	t.Parallel()
 	hook := startHookServer(t, http.StatusNoContent)
-	ms := startMailServer(t)
-	smtpCfg := ms.config()
+	ms := simtest.StartMailServer(t, simtest.MailOptions{Timeout: waitTimeout})
+	smtpCfg := mailConfig(ms)
 	e := startNotifying(t, &smtpCfg)
 	web := e.id("service/web")
 	e.healthRule("docker:nginx:1.14", "unhealthy")
@@ -367,11 +257,11 @@ func TestUnhealthyUpgradeRolledBackAndNotified(t *testing.T) {
 			b.Finished, b.Steps)
 	}
 
-	m := ms.next(t)
-	if m.from != "scale@example.com" || !slices.Equal(m.to, []string{"ops@example.com"}) {
-		t.Errorf("e-mail envelope from %q to %v, want scale@example.com to ops@example.com", m.from, m.to)
+	m := ms.Next(t)
+	if m.From != "scale@example.com" || !slices.Equal(m.To, []string{"ops@example.com"}) {
+		t.Errorf("e-mail envelope from %q to %v, want scale@example.com to ops@example.com", m.From, m.To)
 	}
-	pm := m.parse(t)
+	pm := parseMail(t, m)
 	if want := "[scale-subscriber] web-notify: rolled back nginx:1.14"; pm.subject != want {
 		t.Errorf("e-mail subject %q, want %q", pm.subject, want)
 	}
@@ -386,7 +276,7 @@ func TestUnhealthyUpgradeRolledBackAndNotified(t *testing.T) {
 			t.Errorf("e-mail body lacks %q:\n%s", want, pm.body)
 		}
 	}
-	if strings.Contains(string(m.data), hookSecret) || strings.Contains(string(m.data), hookBearer) {
+	if strings.Contains(string(m.Data), hookSecret) || strings.Contains(string(m.Data), hookBearer) {
 		t.Error("the e-mail contains the webhook's secret or header")
 	}
 

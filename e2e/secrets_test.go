@@ -11,24 +11,19 @@ package e2e
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
 	"github.com/sirupsen/logrus"
 
 	"github.com/rancher/scale-subscriber/config"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 	"github.com/rancher/scale-subscriber/notify"
 )
 
@@ -118,93 +113,15 @@ func (h *flakyHook) got() []delivery {
 	return append([]delivery(nil), h.deliveries...)
 }
 
-// authMailServer is a real SMTP server that requires AUTH PLAIN and refuses the first correct attempt, so the
-// service's first delivery fails on AUTH and the retry succeeds.
-type authMailServer struct {
-	port      int
-	attempts  atomic.Int32
-	delivered atomic.Int32
-}
-
-func startAuthMailServer(t *testing.T) *authMailServer {
-	t.Helper()
-	ms := &authMailServer{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &authMailSession{ms: ms}, nil }))
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ReadTimeout = waitTimeout
-	srv.WriteTimeout = waitTimeout
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen for smtp: %v", err)
-	}
-	tcp, ok := l.Addr().(*net.TCPAddr)
-	if !ok {
-		t.Fatalf("smtp listener address %v is not TCP", l.Addr())
-	}
-	ms.port = tcp.Port
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		select {
-		case err := <-served:
-			if err != nil && !errors.Is(err, smtp.ErrServerClosed) {
-				t.Errorf("smtp server: %v", err)
-			}
-		case <-time.After(waitTimeout):
-			t.Errorf("smtp server did not stop within %s", waitTimeout)
-		}
-	})
-	return ms
-}
-
-type authMailSession struct {
-	ms     *authMailServer
-	authed atomic.Bool
-}
-
-var _ smtp.AuthSession = (*authMailSession)(nil)
-
-func (s *authMailSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-
-func (s *authMailSession) Auth(string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(_, user, pass string) error {
-		if n := s.ms.attempts.Add(1); n == 1 || user != smtpUser || pass != secretSMTP {
-			return smtp.ErrAuthFailed
-		}
-		s.authed.Store(true)
-		return nil
-	}), nil
-}
-
-func (s *authMailSession) Mail(string, *smtp.MailOptions) error {
-	if !s.authed.Load() {
-		return smtp.ErrAuthRequired
-	}
-	return nil
-}
-
-func (s *authMailSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-
-func (s *authMailSession) Data(r io.Reader) error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err
-	}
-	s.ms.delivered.Add(1)
-	return nil
-}
-
-func (s *authMailSession) Reset()        {}
-func (s *authMailSession) Logout() error { return nil }
-
 func TestSecretsNeverInLogsOrAnswers(t *testing.T) {
 	t.Parallel()
 	hook := startFlakyHook(t)
-	ms := startAuthMailServer(t)
+	// AUTH PLAIN required, and the first right login refused: the service's first delivery fails on AUTH (its
+	// error path must not log the password) and the retry succeeds.
+	ms := simtest.StartMailServer(t, simtest.MailOptions{User: smtpUser, Pass: secretSMTP, RefuseAuth: 1,
+		Timeout: waitTimeout})
 	h := startHardened(t, hardenOptions{level: logrus.DebugLevel, configure: func(c *config.Config) {
-		c.SMTP = notify.SMTPConfig{Host: "127.0.0.1", Port: ms.port, TLSMode: notify.TLSNone, Username: smtpUser,
+		c.SMTP = notify.SMTPConfig{Host: "127.0.0.1", Port: ms.Port, TLSMode: notify.TLSNone, Username: smtpUser,
 			Password: secretSMTP, AllowInsecureAuth: true, From: "Scale Subscriber <scale@example.com>",
 			Timeout: 5 * time.Second}
 	}})
@@ -314,15 +231,15 @@ func TestSecretsNeverInLogsOrAnswers(t *testing.T) {
 	// The notifications were delivered, after a failed attempt each: the secrets were used.
 	eventually(t, "notifications delivered", func() (bool, string) {
 		n := len(hook.got())
-		return n >= 3 && ms.delivered.Load() >= 1, fmt.Sprintf("%d webhook deliveries, %d mails", n, ms.delivered.Load())
+		return n >= 3 && ms.Delivered() >= 1, fmt.Sprintf("%d webhook deliveries, %d mails", n, ms.Delivered())
 	})
 	for _, d := range hook.got() {
 		if d.header.Get("Authorization") != secretHookToken || !notify.VerifySignature(secretHook, d.body, d.header.Get(notify.SignatureHeader)) {
 			t.Errorf("webhook delivery without the configured header or signature: %v", d.header)
 		}
 	}
-	if ms.attempts.Load() < 2 {
-		t.Errorf("%d SMTP AUTH attempts, want a refused one and an accepted one", ms.attempts.Load())
+	if ms.AuthAttempts() < 2 {
+		t.Errorf("%d SMTP AUTH attempts, want a refused one and an accepted one", ms.AuthAttempts())
 	}
 
 	h.api(http.MethodGet, "/v1-webhooks/executions?limit=1000", nil)

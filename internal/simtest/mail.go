@@ -35,6 +35,9 @@ type MailOptions struct {
 	StartTLS, ImplicitTLS *tls.Config
 	// User and Pass, when User is set, must log in (PLAIN or LOGIN) before MAIL FROM.
 	User, Pass string
+	// RefuseAuth is how many first AUTH attempts are refused even with the right credentials: a sender's
+	// retry after a failed login can then be seen succeeding.
+	RefuseAuth int
 	// Refuse lists recipients answered with 550.
 	Refuse []string
 	// Timeout bounds each read and write of a session and the server's stop (DefaultTimeout when zero).
@@ -54,6 +57,7 @@ type MailServer struct {
 	got          chan Mail
 	opts         MailOptions
 	authAttempts atomic.Int32
+	delivered    atomic.Int32
 }
 
 // StartMailServer serves SMTP until the test ends; the cleanup closes the server and waits (bounded) for it.
@@ -122,6 +126,9 @@ func (ms *MailServer) Next(tb testing.TB) Mail {
 // AuthAttempts counts the credentials checked so far (right or wrong).
 func (ms *MailServer) AuthAttempts() int { return int(ms.authAttempts.Load()) }
 
+// Delivered counts the messages accepted so far, whether or not the test took them from Got.
+func (ms *MailServer) Delivered() int { return int(ms.delivered.Load()) }
+
 // mailSession is one SMTP session of a MailServer.
 type mailSession struct {
 	ms   *MailServer
@@ -140,8 +147,8 @@ func (s *mailSession) AuthMechanisms() []string { return []string{sasl.Plain, sa
 
 func (s *mailSession) Auth(mech string) (sasl.Server, error) {
 	check := func(user, pass string) error {
-		s.ms.authAttempts.Add(1)
-		if s.ms.opts.User == "" || user != s.ms.opts.User || pass != s.ms.opts.Pass {
+		n := int(s.ms.authAttempts.Add(1))
+		if n <= s.ms.opts.RefuseAuth || s.ms.opts.User == "" || user != s.ms.opts.User || pass != s.ms.opts.Pass {
 			return smtp.ErrAuthFailed
 		}
 		s.mu.Lock()
@@ -190,6 +197,7 @@ func (s *mailSession) Data(r io.Reader) error {
 	s.mu.Unlock()
 	select {
 	case s.ms.got <- m:
+		s.ms.delivered.Add(1)
 		return nil
 	default:
 		return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "test mailbox full"}

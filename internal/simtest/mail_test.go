@@ -55,3 +55,32 @@ func TestMailServerAuthRefusalAndDelivery(t *testing.T) {
 		t.Errorf("AuthAttempts = %d, want 3 (wrong, then right twice)", n)
 	}
 }
+
+// RefuseAuth refuses the first right logins, so a sender's retry can be seen succeeding; Delivered counts what
+// was accepted even when the test does not take it from Got.
+func TestMailServerRefusesFirstLogins(t *testing.T) {
+	ms := StartMailServer(t, MailOptions{User: "mailer", Pass: "right", RefuseAuth: 1})
+	send := func() error {
+		c, err := smtp.Dial(net.JoinHostPort(ms.Host, strconv.Itoa(ms.Port)))
+		if err != nil {
+			return err
+		}
+		defer func() { _ = c.Close() }()
+		if err := c.Auth(sasl.NewPlainClient("", "mailer", "right")); err != nil {
+			return err
+		}
+		return c.SendMail("scale@example.com", []string{"ops@example.com"}, strings.NewReader("Subject: hi\r\n\r\nx\r\n"))
+	}
+	if err := send(); err == nil || !strings.Contains(err.Error(), "535") {
+		t.Errorf("first send with the right password: %v, want a 535 refusal", err)
+	}
+	if ms.Delivered() != 0 {
+		t.Errorf("Delivered = %d after a refused login, want 0", ms.Delivered())
+	}
+	if err := send(); err != nil {
+		t.Fatalf("second send: %v", err)
+	}
+	if ms.Delivered() != 1 || ms.AuthAttempts() != 2 {
+		t.Errorf("Delivered = %d, AuthAttempts = %d, want 1 and 2", ms.Delivered(), ms.AuthAttempts())
+	}
+}
