@@ -2,7 +2,6 @@ package cache
 
 import (
 	"context"
-	"math/rand/v2"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -30,24 +29,11 @@ const DefaultRequestRetryInitial = 100 * time.Millisecond
 // failed page. Errors that are not retryable (a rejected key, a bad filter, a decode failure) would fail the
 // same way again and go straight to the relist backoff.
 func (i *Informer) retryRequest(ctx context.Context, what string, call func() error) error {
-	wait := i.opts.RequestRetryInitial
-	for retry := 1; ; retry++ {
-		err := call()
-		if err == nil || retry > i.opts.RequestRetries || !cattle.IsRetryable(err) || ctx.Err() != nil {
-			return err
-		}
+	policy := cattle.RetryPolicy{Retries: i.opts.RequestRetries, Initial: i.opts.RequestRetryInitial,
+		Max: i.opts.RetryMax}
+	return policy.Do(ctx, call, func(retry int, wait time.Duration, err error) {
 		i.retries.Add(1)
-		// Jitter in [wait/2, wait*3/2): several subscribers retrying against one Cattle do not move in step.
-		d := wait/2 + time.Duration(rand.Int64N(int64(wait)+1))
-		i.log.WithError(err).WithFields(logrus.Fields{"request": what, "retry": retry, "wait": d.String()}).
+		i.log.WithError(err).WithFields(logrus.Fields{"request": what, "retry": retry, "wait": wait.String()}).
 			Debug("relist request failed, retrying it")
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-t.C:
-		}
-		wait = min(2*wait, i.opts.RetryMax)
-	}
+	})
 }

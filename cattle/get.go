@@ -2,7 +2,6 @@ package cattle
 
 import (
 	"context"
-	"math/rand/v2"
 	"net/http"
 	"time"
 )
@@ -17,19 +16,11 @@ const DefaultRetryBackoff = 100 * time.Millisecond
 // retrying them here keeps a relist of hundreds of pages from failing on one flaky answer; writes go through do
 // directly and their retries are the work queue's decision.
 func (c *Client) get(ctx context.Context, target string, out any) (response, error) {
-	wait := c.retryBackoff
-	for attempt := 0; ; attempt++ {
-		meta, err := c.do(ctx, http.MethodGet, target, nil, out)
-		if err == nil || attempt >= c.getRetries || !IsRetryable(err) || ctx.Err() != nil {
-			return meta, err
-		}
-		t := time.NewTimer(wait/2 + time.Duration(rand.Int64N(int64(wait))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return meta, err
-		case <-t.C:
-		}
-		wait *= 2
-	}
+	var meta response
+	err := RetryPolicy{Retries: c.getRetries, Initial: c.retryBackoff}.Do(ctx, func() error {
+		var err error
+		meta, err = c.do(ctx, http.MethodGet, target, nil, out)
+		return err
+	}, nil)
+	return meta, err
 }
