@@ -156,7 +156,7 @@ func (s *Sim) serviceHealthLocked(svc *Object, insts []*Object) string {
 	expected := 0
 	if isGlobal(svc) {
 		for _, c := range insts {
-			if s.accountHostActiveLocked(svc.AccountID, c.Str("hostId")) {
+			if s.hostActiveLocked(svc.AccountID, c.Str("hostId")) {
 				expected++
 			}
 		}

@@ -51,15 +51,9 @@ func (s *Sim) activeHostsLocked(accountID int64) []*Object {
 	return out
 }
 
-// hostActiveLocked reports whether the host with that API id takes new containers.
-func (s *Sim) hostActiveLocked(hostID string) bool {
-	h := s.objectByAPIIDLocked("host", hostID)
-	return h != nil && displayActive(h)
-}
-
-// accountHostActiveLocked reports whether hostID is one of activeHostsLocked(accountID), without listing them:
-// a container change asks this for its own host only.
-func (s *Sim) accountHostActiveLocked(accountID int64, hostID string) bool {
+// hostActiveLocked reports whether hostID is one of activeHostsLocked(accountID) (it takes new containers),
+// without listing them: a container change asks this for its own host only.
+func (s *Sim) hostActiveLocked(accountID int64, hostID string) bool {
 	h := s.objectByAPIIDLocked("host", hostID)
 	return h != nil && h.AccountID == accountID && h.APIID() == hostID && displayActive(h)
 }

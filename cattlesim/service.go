@@ -265,7 +265,7 @@ func (s *Sim) reconcilePlanLocked(svc *Object) []func() {
 		if hostID == "" {
 			return len(listActive()) == 0
 		}
-		return s.accountHostActiveLocked(svc.AccountID, hostID)
+		return s.hostActiveLocked(svc.AccountID, hostID)
 	}
 	var plan []func()
 	var keep []*unit

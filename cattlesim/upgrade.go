@@ -338,7 +338,7 @@ func (s *Sim) oldInstancesLocked(svc *Object, batch []*unit) []*Object {
 // unit (same deploymentUnitUuid, index and host — another active host if that one is no longer active).
 func (s *Sim) createUpgradedInstancesLocked(svc *Object, u *unit) []*Object {
 	hostID := u.hostID
-	if hostID != "" && !s.hostActiveLocked(hostID) {
+	if hostID != "" && !s.hostActiveLocked(svc.AccountID, hostID) {
 		hostID = s.pickHostLocked(svc.AccountID, svc)
 	}
 	var out []*Object
