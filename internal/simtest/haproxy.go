@@ -78,7 +78,10 @@ backend scale_subscriber
 	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
 		tb.Fatalf("write haproxy config: %v", err)
 	}
-	if out, err := exec.Command(bin, "-c", "-f", cfgPath).CombinedOutput(); err != nil {
+	checkCtx, cancelCheck := context.WithTimeout(context.Background(), o.Timeout)
+	out, err := exec.CommandContext(checkCtx, bin, "-c", "-f", cfgPath).CombinedOutput()
+	cancelCheck()
+	if err != nil {
 		tb.Fatalf("haproxy rejects its config: %v\n%s\n%s", err, out, conf)
 	}
 
