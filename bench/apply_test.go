@@ -27,9 +27,9 @@ var cpuWorld = cattlesim.PopulateOptions{Hosts: 20, Services: 200, Scale: 3}
 // flips of 600 service containers, so every replayed event changes the cache) without any network or
 // emulator in the loop: what one event costs the consumer alone. decode is one json.Unmarshal of the frame with
 // the resource typed (the raw baseline of BenchmarkResourceChange), decode-map the same into generic maps,
-// event is events.DecodeEvent (what the subscriber's reader does: the envelope, data kept raw), pipeline is
-// DecodeEvent plus the Router of a service built by app.New (handlers.ResourceChange → informer → store →
-// queue keys).
+// event is events.DecodeEvent (what the subscriber's reader does: the envelope, data kept raw with its resource
+// member located for the cache), pipeline is DecodeEvent plus the Router of a service built by app.New
+// (handlers.ResourceChange → informer → store → queue keys).
 func BenchmarkResourceChangeCPU(b *testing.B) {
 	ctx := context.Background()
 	w := newWorld(b, throughputFlush, cpuWorld)

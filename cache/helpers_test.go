@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // Fixtures render resources the way Cattle's REST API and resource.change events do (only the members the cache
@@ -90,12 +91,7 @@ func eventData(t testing.TB, resource json.RawMessage) json.RawMessage {
 // newTestStore returns a store whose gauge is registered on a private registry.
 func newTestStore(t testing.TB) (*Store, *prometheus.Registry) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	s, err := NewStore(reg)
-	if err != nil {
-		t.Fatalf("new store: %v", err)
-	}
-	return s, reg
+	return simtest.Registered(t, NewStore)
 }
 
 // gaugeValues returns scale_subscriber_cache_objects by type label.
@@ -130,33 +126,11 @@ func serviceVersion(s *Store, id string) string {
 	return svc.Description
 }
 
-// eventually polls cond until it holds or timeout passes, then fails with msg.
+// eventually polls cond every 2 ms (the in-process conditions are cheap) until it holds or timeout passes,
+// then fails with msg.
 func eventually(t testing.TB, timeout time.Duration, cond func() bool, msg string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(2 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v: %s", timeout, msg)
-		}
-		<-tick.C
-	}
-}
-
-// recv waits for one value from ch or fails the test.
-func recv[T any](t testing.TB, ch <-chan T, timeout time.Duration, what string) T {
-	t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	select {
-	case v := <-ch:
-		return v
-	case <-timer.C:
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		var zero T
-		return zero
-	}
+	simtest.EventuallyEvery(t, timeout, 2*time.Millisecond, msg, func() (bool, string) { return cond(), "" })
 }
 
 func serviceIDs(svcs []*cattle.Service) []string {

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,20 +211,29 @@ func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMess
 		i.repair(kindOf(resourceType), resourceID)
 		return fmt.Errorf("decode resource.change data: %w", err)
 	}
-	if len(d.Resource) == 0 || string(d.Resource) == "null" {
+	return i.ApplyResource(resourceType, resourceID, d.Resource)
+}
+
+// ApplyResource is ApplyEvent for a caller that has already taken the resource out of the event's data, as
+// decoding the frame does (events.Event.Resource): it saves a full encoding/json pass over data per event, a
+// quarter of what applying one costs. resource is data's "resource" member, nil or null when it has none (an
+// error, as for ApplyEvent). It is not validated here: the typed decode (or the probe) rejects anything that
+// is not JSON, with the same repair as any malformed event.
+func (i *Informer) ApplyResource(resourceType, resourceID string, resource json.RawMessage) error {
+	resource = bytes.TrimSpace(resource)
+	if len(resource) == 0 || string(resource) == "null" {
 		i.repair(kindOf(resourceType), resourceID)
 		return fmt.Errorf("resource.change for %s %s carries no resource", resourceType, resourceID)
 	}
-	// A valid JSON value that is not an object (Unmarshal left no leading space) cannot be a resource.
-	if d.Resource[0] != '{' {
+	if resource[0] != '{' {
 		i.repair(kindOf(resourceType), resourceID)
-		return fmt.Errorf("decode resource.change resource: %s %s is rendered as a JSON %s, not an object",
-			resourceType, resourceID, jsonKind(d.Resource[0]))
+		return fmt.Errorf("decode resource.change resource: %s %s is rendered as %s, not an object",
+			resourceType, resourceID, jsonKind(resource[0]))
 	}
 	kind, id := kindOf(resourceType), resourceID
 	if kind == "" || id == "" {
 		var probe typeProbe
-		if err := json.Unmarshal(d.Resource, &probe); err != nil {
+		if err := json.Unmarshal(resource, &probe); err != nil {
 			i.repair(kind, id)
 			return fmt.Errorf("decode resource.change resource: %w", err)
 		}
@@ -250,7 +260,7 @@ func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMess
 	if _, inFlight := i.fetching[r]; inFlight {
 		i.fetching[r] = true
 	}
-	err := i.upsertLocked(kind, id, d.Resource)
+	err := i.upsertLocked(kind, id, resource)
 	i.mu.Unlock()
 	if err != nil {
 		i.repair(kind, id)
@@ -258,17 +268,20 @@ func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMess
 	return err
 }
 
-// jsonKind names the JSON type of a value by its first byte, for errors.
+// jsonKind names the JSON type of a value that is not an object by its first byte, for errors.
 func jsonKind(first byte) string {
 	switch first {
 	case '"':
-		return "string"
+		return "a JSON string"
 	case '[':
-		return "array"
+		return "a JSON array"
 	case 't', 'f':
-		return "boolean"
+		return "a JSON boolean"
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		return "a JSON number"
 	}
-	return "number"
+	// Only a caller of ApplyResource can pass this; ApplyEvent's decode of data rejects it first.
+	return "invalid JSON"
 }
 
 // repair schedules a re-read of one object whose event could not be applied: it is recorded for the refresh

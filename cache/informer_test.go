@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 const waitFor = 10 * time.Second
@@ -132,7 +134,7 @@ func TestInformerEventDuringListWins(t *testing.T) {
 	}, nil)
 	inf, s, _ := newTestInformer(t, src, nil)
 	runInformer(t, inf)
-	recv(t, g.entered, waitFor, "service list in flight")
+	simtest.Recv(t, g.entered, waitFor, "service list in flight")
 
 	// The list answer (v1) is rendered; now the object changes and its event arrives before the answer.
 	v2 := serviceJSON(t, "1s1", "v2", lc("docker:nginx", nil))
@@ -169,10 +171,10 @@ func TestInformerResyncDuringRelistKeepsEvents(t *testing.T) {
 		return nil
 	}, nil)
 	inf.Resync() // connection 2: relist A
-	recv(t, g.entered, waitFor, "relist A in flight")
+	simtest.Recv(t, g.entered, waitFor, "relist A in flight")
 	inf.Resync() // connection 3 while A runs: relist B must follow
 	g.open(t)
-	recv(t, g.entered, waitFor, "relist B in flight") // A is done and live; B's list (v1) is rendered
+	simtest.Recv(t, g.entered, waitFor, "relist B in flight") // A is done and live; B's list (v1) is rendered
 
 	v2 := serviceJSON(t, "1s1", "v2", lc("docker:nginx", nil))
 	src.set("service", "1s1", v2)
@@ -204,7 +206,7 @@ func TestInformerLiveEventWinsOverInFlightRefresh(t *testing.T) {
 		return readGate.wait(ctx, id)
 	})
 	inf.Resync()
-	recv(t, listGate.entered, waitFor, "list in flight")
+	simtest.Recv(t, listGate.entered, waitFor, "list in flight")
 	set := func(id, version string) {
 		raw := serviceJSON(t, id, version, lc("docker:x", nil))
 		src.set("service", id, raw)
@@ -213,13 +215,13 @@ func TestInformerLiveEventWinsOverInFlightRefresh(t *testing.T) {
 	set("1s1", "v2") // recorded: round 1 re-reads 1s1
 	listGate.open(t)
 
-	if id := recv(t, readGate.entered, waitFor, "round 1 read"); id != "1s1" {
+	if id := simtest.Recv(t, readGate.entered, waitFor, "round 1 read"); id != "1s1" {
 		t.Fatalf("round 1 read %s, want 1s1", id)
 	}
 	set("1s2", "v2") // still recording: round 2 (the last, live) re-reads 1s2
 	readGate.open(t)
 
-	if id := recv(t, readGate.entered, waitFor, "round 2 read"); id != "1s2" {
+	if id := simtest.Recv(t, readGate.entered, waitFor, "round 2 read"); id != "1s2" {
 		t.Fatalf("round 2 read %s, want 1s2", id)
 	}
 	// The read of 1s2 rendered v2; the informer is live, so v3 applies at once, before the read returns.
@@ -263,7 +265,7 @@ func TestInformerRelistDeletesWhatIsGone(t *testing.T) {
 	// 1s2 disappears without an event (missed while disconnected); 1h1 is removed during the relist.
 	src.set("service", "1s2", nil)
 	inf.Resync()
-	recv(t, g.entered, waitFor, "host list in flight")
+	simtest.Recv(t, g.entered, waitFor, "host list in flight")
 	src.set("host", "1h1", nil)
 	apply(t, inf, "host", "1h1", removedJSON(t, "1h1", "host"))
 	g.open(t)
@@ -289,23 +291,50 @@ func TestInformerMalformedEventIsAnErrorAndRepaired(t *testing.T) {
 	runInformer(t, inf)
 	waitRelists(t, inf, 1)
 
+	// Each case goes through ApplyEvent with data (unless nil) and through ApplyResource with resource, what
+	// decoding the frame finds in data (unless dataOnly: no frame with such data decodes).
 	cases := []struct {
-		name string
-		data json.RawMessage
-		want string
+		name     string
+		data     json.RawMessage
+		resource json.RawMessage
+		dataOnly bool
+		want     string
 	}{
-		{"data not json", json.RawMessage(`{"resource":`), "decode resource.change data"},
-		{"no resource", json.RawMessage(`{"resource":null}`), "carries no resource"},
-		{"resource not an object", json.RawMessage(`{"resource":"1s1"}`), "decode resource.change resource"},
-		{"resource does not decode", json.RawMessage(`{"resource":{"id":"1s1","type":"service","scale":"x"}}`), "decode service"},
+		{"data not json", json.RawMessage(`{"resource":`), nil, true, "decode resource.change data"},
+		{"no resource", json.RawMessage(`{"other":1}`), nil, false, "carries no resource"},
+		{"null resource", json.RawMessage(`{"resource":null}`), json.RawMessage(`null`), false, "carries no resource"},
+		{"resource not an object", json.RawMessage(`{"resource":"1s1"}`), json.RawMessage(`"1s1"`), false,
+			"decode resource.change resource: service 1s1 is rendered as a JSON string, not an object"},
+		{"resource does not decode", json.RawMessage(`{"resource":{"id":"1s1","type":"service","scale":"x"}}`),
+			json.RawMessage(`{"id":"1s1","type":"service","scale":"x"}`), false, "decode service"},
+		// Only a direct caller of ApplyResource can pass these: a frame's decode rejects them.
+		{"resource not json", nil, json.RawMessage(`nope`), false,
+			"decode resource.change resource: service 1s1 is rendered as invalid JSON"},
+		{"resource object not json", nil, json.RawMessage(`{"id":"1s1",`), false, "decode service"},
 	}
-	for n, tc := range cases {
+	type entry struct {
+		name  string
+		apply func() error
+		want  string
+	}
+	var entries []entry
+	for _, tc := range cases {
+		if tc.data != nil {
+			entries = append(entries, entry{"ApplyEvent/" + tc.name,
+				func() error { return inf.ApplyEvent("service", "1s1", tc.data) }, tc.want})
+		}
+		if !tc.dataOnly {
+			entries = append(entries, entry{"ApplyResource/" + tc.name,
+				func() error { return inf.ApplyResource("service", "1s1", tc.resource) }, tc.want})
+		}
+	}
+	for n, tc := range entries {
 		t.Run(tc.name, func(t *testing.T) {
 			relists := inf.Relists()
 			// Cattle has moved on; the event that should have said so is garbage.
-			version := "v" + string(rune('2'+n))
+			version := "v" + strconv.Itoa(2+n)
 			src.set("service", "1s1", serviceJSON(t, "1s1", version, lc("docker:a", nil)))
-			err := inf.ApplyEvent("service", "1s1", tc.data)
+			err := tc.apply()
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error = %v, want %q", err, tc.want)
 			}
@@ -414,9 +443,9 @@ func TestInformerRunStopsDuringBlockedRelist(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- inf.Run(ctx) }()
-	recv(t, g.entered, waitFor, "list in flight")
+	simtest.Recv(t, g.entered, waitFor, "list in flight")
 	cancel()
-	if err := recv(t, done, waitFor, "Run to return"); err != nil {
+	if err := simtest.Recv(t, done, waitFor, "Run to return"); err != nil {
 		t.Fatalf("Run = %v, want nil on cancel", err)
 	}
 	if inf.Synced() {

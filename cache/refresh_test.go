@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // refreshWorld is 10 hosts and 2 services at v1, relisted once. Host lists after the first (the relist and
@@ -76,14 +78,14 @@ func hostVersion(s *Store, id string) string {
 func TestRefreshListsAKindWhenManyOfItChanged(t *testing.T) {
 	w := newRefreshWorld(t, func(int32) bool { return false })
 	w.inf.Resync()
-	recv(t, w.gate.entered, waitFor, "relist's host list in flight")
+	simtest.Recv(t, w.gate.entered, waitFor, "relist's host list in flight")
 	for n := 1; n <= 10; n++ {
 		w.change(t, "host", fmt.Sprintf("1h%d", n), "v2")
 	}
 	w.change(t, "service", "1s1", "v2")
 	w.gate.open(t)
 
-	recv(t, w.gate.entered, waitFor, "refresh's host list in flight") // it has rendered every host at v2
+	simtest.Recv(t, w.gate.entered, waitFor, "refresh's host list in flight") // it has rendered every host at v2
 	w.change(t, "host", "1h3", "v3")
 	w.gate.open(t)
 	waitRelists(t, w.inf, 2)
@@ -138,15 +140,15 @@ func TestRefreshListsAKindWhenManyOfItChanged(t *testing.T) {
 func TestRefreshListFailureKeepsTheRefs(t *testing.T) {
 	w := newRefreshWorld(t, func(call int32) bool { return call == 3 }) // the refresh's list fails
 	w.inf.Resync()
-	recv(t, w.gate.entered, waitFor, "relist's host list in flight")
+	simtest.Recv(t, w.gate.entered, waitFor, "relist's host list in flight")
 	for n := 1; n <= 10; n++ {
 		w.change(t, "host", fmt.Sprintf("1h%d", n), "v2")
 	}
 	w.gate.open(t)
 	// The retried relist lists hosts again (call 4) and, as the refs were kept, refreshes them (call 5).
-	recv(t, w.gate.entered, waitFor, "retried relist's host list")
+	simtest.Recv(t, w.gate.entered, waitFor, "retried relist's host list")
 	w.gate.open(t)
-	recv(t, w.gate.entered, waitFor, "retried refresh's host list")
+	simtest.Recv(t, w.gate.entered, waitFor, "retried refresh's host list")
 	w.gate.open(t)
 	waitRelists(t, w.inf, 2)
 	for n := 1; n <= 10; n++ {

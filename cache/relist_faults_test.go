@@ -16,6 +16,7 @@ import (
 
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/cattlesim"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // faultWorld is cattlesim serving a settled populated world over loopback HTTP, with three clients: src, which
@@ -196,7 +197,7 @@ func TestRelistUnderRESTFaultsResumesAtTheFailedPage(t *testing.T) {
 	}, fmt.Sprintf("%d calls of the restarting relist", len(calls)))
 	synced := restart.Synced()
 	cancel()
-	if err := recv(t, done, waitFor, "restarting informer to stop"); err != nil {
+	if err := simtest.Recv(t, done, waitFor, "restarting informer to stop"); err != nil {
 		t.Fatal(err)
 	}
 	if synced {

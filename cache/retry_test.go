@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rancher/scale-subscriber/cattle"
+	"github.com/rancher/scale-subscriber/internal/simtest"
 )
 
 // hostPagesWorld is 10 hosts relisted in pages of 3, so the host listing asks for the ids after "", 1h3, 1h6
@@ -136,7 +137,7 @@ func TestRefreshRetriesAFailedReadInPlace(t *testing.T) {
 	listsBefore := len(src.listOpts["service"])
 	src.mu.Unlock()
 	inf.Resync()
-	recv(t, g.entered, waitFor, "relist's service list in flight")
+	simtest.Recv(t, g.entered, waitFor, "relist's service list in flight")
 	v2 := serviceJSON(t, "1s1", "v2", lc("docker:a", nil))
 	src.set("service", "1s1", v2)
 	apply(t, inf, "service", "1s1", v2)
@@ -169,7 +170,7 @@ func TestInformerRunStopsDuringRequestRetry(t *testing.T) {
 	go func() { done <- inf.Run(ctx) }()
 	eventually(t, waitFor, func() bool { return inf.RetriedRequests() == 1 }, "a request waiting for its retry")
 	cancel()
-	if err := recv(t, done, waitFor, "Run to return"); err != nil {
+	if err := simtest.Recv(t, done, waitFor, "Run to return"); err != nil {
 		t.Fatalf("Run = %v, want nil on cancel", err)
 	}
 	if inf.Synced() {

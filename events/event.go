@@ -53,7 +53,8 @@ type Event struct {
 	PreviousIDs   []string `json:"previousIds,omitempty"`
 	PreviousNames []string `json:"previousNames,omitempty"`
 	// Data is the raw payload; nil when absent or null. For resource.change
-	// it is {"resource": {...}}.
+	// it is {"resource": {...}}; Resource gives that member without
+	// decoding Data again.
 	Data json.RawMessage `json:"data,omitempty"`
 	// Time is epoch milliseconds (fractional values are rounded).
 	Time int64 `json:"time,omitempty"`
@@ -64,6 +65,10 @@ type Event struct {
 	Publisher            string `json:"publisher,omitempty"`
 	// Context is Cattle's debugging context object; nil when absent or null.
 	Context json.RawMessage `json:"context,omitempty"`
+
+	// data is what decoding the frame found in Data (see Resource); zero
+	// for an event built in code.
+	data decodedData
 }
 
 // BaseName returns the event name with any ";key=value" qualifiers removed,
@@ -101,7 +106,7 @@ type wireEvent struct {
 	ResourceType         string          `json:"resourceType"`
 	PreviousIDs          stringList      `json:"previousIds"`
 	PreviousNames        stringList      `json:"previousNames"`
-	Data                 json.RawMessage `json:"data"`
+	Data                 decodedData     `json:"data"`
 	Time                 millis          `json:"time"`
 	TimeoutMillis        millis          `json:"timeoutMillis"`
 	Transitioning        string          `json:"transitioning"`
@@ -130,19 +135,22 @@ func (w *wireEvent) event() Event {
 		ResourceType:         w.ResourceType,
 		PreviousIDs:          w.PreviousIDs,
 		PreviousNames:        w.PreviousNames,
-		Data:                 nullToNil(w.Data),
+		Data:                 w.Data.raw,
 		Time:                 int64(w.Time),
 		TimeoutMillis:        int64(w.TimeoutMillis),
 		Transitioning:        w.Transitioning,
 		TransitioningMessage: w.TransitioningMessage,
 		Publisher:            w.Publisher,
 		Context:              nullToNil(w.Context),
+		data:                 w.Data,
 	}
 }
 
 // DecodeEvent decodes one websocket frame. Surrounding whitespace is
 // trimmed; a blank frame yields ErrEmptyFrame; anything that is not a JSON
-// object with a name yields an *InvalidFrameError.
+// object with a name yields an *InvalidFrameError. Data is kept raw, and
+// its "resource" member is located on the way (see Event.Resource): the
+// frame's single validation by encoding/json covers it.
 func DecodeEvent(frame []byte) (Event, error) {
 	trimmed := bytes.TrimSpace(frame)
 	if len(trimmed) == 0 {

@@ -14,7 +14,8 @@ import (
 
 // FuzzDecodeEvent checks the subscriber's frame decoder on any frame: a blank frame is ErrEmptyFrame and
 // every other refusal an *InvalidFrameError with the frame's length; an accepted event has a name, and
-// json.Unmarshal into Event (its UnmarshalJSON) reads the frame the same way; and DecodeEvent accepts what
+// json.Unmarshal into Event (its UnmarshalJSON) reads the frame the same way; its Resource is what
+// encoding/json reads from its Data (checkResource); and DecodeEvent accepts what
 // is encoded from the event, by encoding/json (how this package writes events) and by the emulator's
 // Jackson-style framing (how Cattle writes them), giving back the same event. Plain `go test` runs the seeds
 // only; scripts/fuzz runs it for a while.
@@ -50,6 +51,9 @@ func FuzzDecodeEvent(f *testing.F) {
 		 "publisher":null,"context":null}`,
 		`{"id":"e7","name":"ping","time":1.5012345678905E12,"timeoutMillis":15000.0,"previousIds":[null,"a"]}`,
 		"\r\n  {\"id\":\"e8\",\"name\":\"logout\"}\n\n",
+		// Data whose resource member only encoding/json's matching rules find (Event.Resource must agree).
+		`{"name":"resource.change","data":{"a":"}\"{","Resource":{"id":"1"},"re\u017fource":[1],"b":{"resource":2}}}`,
+		`{"name":"resource.change","data":{"resource":{"id":"1"},"RESOURCE":null},"Data":{"resource":3}}`,
 		``, " \n", `[]`, `{}`, `{"name":""}`, `{"name":"x","time":"soon"}`, `{"name":"x","time":1e300}`, `null`,
 	} {
 		f.Add([]byte(s))
@@ -76,6 +80,7 @@ func FuzzDecodeEvent(f *testing.F) {
 		if !reflect.DeepEqual(ev, viaUnmarshal) {
 			t.Fatalf("DecodeEvent and Event.UnmarshalJSON differ:\n%#v\n%#v", ev, viaUnmarshal)
 		}
+		checkResource(t, ev)
 
 		ours, err := json.Marshal(ev)
 		if err != nil {
@@ -100,6 +105,38 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("the emulator cannot frame a decoded event: %v (%#v)", err, ev)
 		}
 		checkRedecode(t, "the emulator's framing", want, cattle)
+	})
+}
+
+// FuzzObjectMember checks the member scan DecodeEvent runs over data against encoding/json on any valid JSON
+// value, and that it does not panic on input that is not JSON (it never gets any: the frame's decode validates
+// data first, so there its answer does not matter).
+func FuzzObjectMember(f *testing.F) {
+	for _, s := range []string{
+		`{"resource":{"id":"1s1"}}`, `{}`, ` { } `, `{"resource":null}`, `{"a":"}","resource":[{"b":"]"}]}`,
+		`{"Resource":1,"reſource":2,"RESOURCE":3}`, `{"res\u006furce":"x\\\"y"}`, `{"resource":1,"resource":null}`,
+		`{"a":{"resource":1}}`, `[1,{"resource":2}]`, `"resource"`, `null`, `true`, `-0.5e-3`,
+		`{"resource":`, `{"resource":1,}`, `{"resource" 1}`, `{"a":"\"}`, `{resource:1}`, `{"a":1 "resource":2}`,
+		"{\"r\xffsource\":1}", `{"resource":tru}`, `{"a":[}`, `{"a":1}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := objectMember(data, resourceMember)
+		if !json.Valid(data) {
+			return // no panic is all that is asked
+		}
+		var want resourceData
+		err := json.Unmarshal(data, &want)
+		if ok != (err == nil) {
+			if err != nil || !bytes.Equal(bytes.TrimSpace(data), jsonNull) {
+				t.Fatalf("objectMember(%q) ok = %v, encoding/json into resourceData: %v", data, ok, err)
+			}
+			return // encoding/json accepts null for a struct and leaves it zero; DecodeEvent keeps null data as nil
+		}
+		if ok && !bytes.Equal(got, want.Resource) {
+			t.Fatalf("objectMember(%q) = %q, encoding/json reads %q", data, got, want.Resource)
+		}
 	})
 }
 
@@ -134,7 +171,7 @@ func checkRedecode(t *testing.T, encoder string, want Event, frame []byte) {
 			want.Data, want.Context)
 	}
 	got.Data, got.Context, want.Data, want.Context = nil, nil, nil, nil
-	if !reflect.DeepEqual(got, want) {
+	if !reflect.DeepEqual(exported(got), exported(want)) {
 		t.Fatalf("the event changed through %s:\n got %#v\nwant %#v\nframe %s", encoder, got, want, frame)
 	}
 }

@@ -13,9 +13,11 @@ import (
 // ResourceChangeEventName is the Cattle event this package subscribes to.
 const ResourceChangeEventName = "resource.change"
 
-// Applier applies a resource.change to the cache; *cache.Informer implements it.
+// Applier applies a resource.change to the cache; *cache.Informer implements it. ApplyEvent takes the event's
+// data, ApplyResource the resource already taken out of it.
 type Applier interface {
 	ApplyEvent(resourceType, resourceID string, data json.RawMessage) error
+	ApplyResource(resourceType, resourceID string, resource json.RawMessage) error
 }
 
 // ResourceChange returns the handler of resource.change events: it applies the event to the cache. The keys to
@@ -23,7 +25,16 @@ type Applier interface {
 // nothing, and changes found by a relist enqueue exactly like live ones.
 func ResourceChange(a Applier) events.Handler {
 	return func(_ context.Context, ev events.Event) error {
-		if err := a.ApplyEvent(ev.ResourceType, ev.ResourceID, ev.Data); err != nil {
+		var err error
+		// Decoding the frame found data's resource already: applying it as found saves decoding data a second
+		// time, a quarter of an event's cost. Data that is not an object (or an event built in code) goes to
+		// ApplyEvent, which decodes it and says what is wrong with it.
+		if resource, ok := ev.Resource(); ok {
+			err = a.ApplyResource(ev.ResourceType, ev.ResourceID, resource)
+		} else {
+			err = a.ApplyEvent(ev.ResourceType, ev.ResourceID, ev.Data)
+		}
+		if err != nil {
 			return fmt.Errorf("apply resource.change %s %s: %w", ev.ResourceType, ev.ResourceID, err)
 		}
 		return nil
