@@ -15,18 +15,29 @@ type Labels map[string]string
 
 // UnmarshalJSON implements the lenient decoding described on Labels.
 func (l *Labels) UnmarshalJSON(data []byte) error {
+	// Nearly always every value is a string: one decode straight into the map, instead of a RawMessage per
+	// value decoded again one by one (a null value becomes "" either way).
+	var plain map[string]string
+	if json.Unmarshal(data, &plain) == nil {
+		*l = plain
+		return nil
+	}
+	*l = lenientLabels(data)
+	return nil
+}
+
+// lenientLabels decodes labels whose values are not all strings, value by value; nil when data is not an
+// object (odd labels must not hide the whole resource).
+func lenientLabels(data []byte) Labels {
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(data, &raw) != nil || raw == nil {
-		// Lenient by design: odd labels must not hide the whole resource.
-		*l = nil
 		return nil
 	}
 	out := make(Labels, len(raw))
 	for k, v := range raw {
 		out[k] = rawToString(v)
 	}
-	*l = out
-	return nil
+	return out
 }
 
 // Clone returns an independent copy (nil stays nil).
