@@ -115,6 +115,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		ResyncInterval: cfg.ResyncInterval,
 		WaitForConnect: true, // the subscriber's OnConnect starts the first relist, after subscribing
 		Logger:         a.log,
+		Registerer:     a.registry,
 		OnChange: func(c cache.Change) {
 			for _, key := range handlers.KeysFor(c, a.store) {
 				a.queue.Add(key)

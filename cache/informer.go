@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 
 	"github.com/rancher/scale-subscriber/cattle"
@@ -59,6 +60,9 @@ type InformerOptions struct {
 	// are lost) and is repeated after the connect anyway, so with a subscriber it is only a wasted relist.
 	WaitForConnect bool
 	Logger         logrus.FieldLogger
+	// Registerer, when set, gets the informer's metrics (scale_subscriber_cache_relists_total and its siblings,
+	// see metrics.go).
+	Registerer prometheus.Registerer
 }
 
 // Informer keeps a Store equal to Cattle's truth (see the package doc for the protocol).
@@ -81,6 +85,8 @@ type Informer struct {
 	lastSync atomic.Int64 // unix nanos of the last completed relist
 	relists  atomic.Int64
 	retries  atomic.Int64 // relist requests retried in place
+	// relistFailures counts relists given up and started over after the backoff.
+	relistFailures atomic.Int64
 }
 
 type ref struct{ kind, id string }
@@ -135,13 +141,19 @@ func NewInformer(opts InformerOptions) (*Informer, error) {
 		l.SetOutput(discardWriter{})
 		log = l
 	}
-	return &Informer{
+	i := &Informer{
 		opts:     opts,
 		log:      log.WithField("component", "cache"),
 		dirty:    map[ref]struct{}{},
 		fetching: map[ref]bool{},
 		trigger:  make(chan struct{}, 1),
-	}, nil
+	}
+	if opts.Registerer != nil {
+		if err := i.registerInformerMetrics(opts.Registerer); err != nil {
+			return nil, err
+		}
+	}
+	return i, nil
 }
 
 type discardWriter struct{}
@@ -349,6 +361,7 @@ func (i *Informer) relistWithRetry(ctx context.Context) bool {
 		if ctx.Err() != nil {
 			return false
 		}
+		i.relistFailures.Add(1)
 		i.log.WithError(err).WithField("attempt", attempt).Warn("relist failed, retrying")
 		jitter := time.Duration(rand.Int64N(int64(wait)/2 + 1))
 		t := time.NewTimer(wait + jitter)

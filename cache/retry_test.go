@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/internal/simtest"
 )
@@ -63,6 +65,8 @@ func TestRelistRetriesAFailedPageInPlace(t *testing.T) {
 		retries int
 		want    []string
 		retried int64
+		// restarts is how many relists were given up and started over.
+		restarts float64
 	}{{
 		name: "retryable failures are retried in place",
 		fail: func(call int32) error {
@@ -81,9 +85,10 @@ func TestRelistRetriesAFailedPageInPlace(t *testing.T) {
 			}
 			return nil
 		},
-		retries: 2,
-		want:    []string{"", "1h3", "1h3", "1h3", "", "1h3", "1h6", "1h9"},
-		retried: 2,
+		retries:  2,
+		want:     []string{"", "1h3", "1h3", "1h3", "", "1h3", "1h6", "1h9"},
+		retried:  2,
+		restarts: 1,
 	}, {
 		name: "a permanent error starts the relist over at once",
 		fail: func(call int32) error {
@@ -92,10 +97,15 @@ func TestRelistRetriesAFailedPageInPlace(t *testing.T) {
 			}
 			return nil
 		},
-		want: []string{"", "1h3", "", "1h3", "1h6", "1h9"},
+		want:     []string{"", "1h3", "", "1h3", "1h6", "1h9"},
+		restarts: 1,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			src, inf, s := hostPagesWorld(t, tc.fail, func(o *InformerOptions) { o.RequestRetries = tc.retries })
+			reg := prometheus.NewRegistry()
+			src, inf, s := hostPagesWorld(t, tc.fail, func(o *InformerOptions) {
+				o.RequestRetries = tc.retries
+				o.Registerer = reg
+			})
 			runInformer(t, inf)
 			waitRelists(t, inf, 1)
 			if got := hostPagesAsked(src); !slices.Equal(got, tc.want) {
@@ -106,6 +116,20 @@ func TestRelistRetriesAFailedPageInPlace(t *testing.T) {
 			}
 			if got := s.Len(KindHost); got != 10 {
 				t.Errorf("%d hosts cached, want 10", got)
+			}
+			// The same figures, as an operator scrapes them.
+			for name, want := range map[string]float64{
+				"scale_subscriber_cache_request_retries_total": float64(tc.retried),
+				"scale_subscriber_cache_relist_failures_total": tc.restarts,
+				"scale_subscriber_cache_relists_total":         1,
+			} {
+				if got := simtest.Metric(t, reg, name, nil); got != want {
+					t.Errorf("%s = %v, want %v", name, got, want)
+				}
+			}
+			if last := simtest.Metric(t, reg, "scale_subscriber_cache_last_sync_timestamp_seconds", nil); last <
+				float64(inf.LastSync().Unix()) || last == 0 {
+				t.Errorf("last sync timestamp %v, want the relist's time %v", last, inf.LastSync())
 			}
 		})
 	}
