@@ -1,6 +1,7 @@
 package alertmanager
 
 import (
+	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
 	"maps"
@@ -43,9 +44,10 @@ type Deduper struct {
 	mu     sync.Mutex
 	window time.Duration
 	max    int
-	groups map[hash]*group
-	// head and tail of the groups in the order they were last given a new alert (head oldest).
-	head, tail *group
+	// groups maps a group's key to its element of order.
+	groups map[hash]*list.Element
+	// order holds the *group values in the order they were last given a new alert (front oldest).
+	order list.List
 	// alerts counts the alerts remembered in all groups.
 	alerts int
 }
@@ -55,8 +57,7 @@ type group struct {
 	// seen maps an alert identity to when it was first seen.
 	seen map[hash]time.Time
 	// touched is the latest first-seen time of its alerts: the group is over when touched is out of the window.
-	touched    time.Time
-	prev, next *group
+	touched time.Time
 }
 
 // NewDeduper returns an empty Deduper.
@@ -67,7 +68,7 @@ func NewDeduper(opts DeduperOptions) *Deduper {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = DefaultMaxEntries
 	}
-	return &Deduper{window: opts.Window, max: opts.MaxEntries, groups: make(map[hash]*group)}
+	return &Deduper{window: opts.Window, max: opts.MaxEntries, groups: make(map[hash]*list.Element)}
 }
 
 // Seen reports whether n is a repeat for receiverID at now, and otherwise remembers its alerts. When acting on
@@ -77,15 +78,18 @@ func (d *Deduper) Seen(receiverID string, n Notification, now time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.pruneLocked(now)
-	g := d.groups[key]
-	if g != nil && d.coveredLocked(g, ids, now) {
+	e := d.groups[key]
+	if e != nil && d.coveredLocked(groupOf(e), ids, now) {
 		return true
 	}
-	if g == nil {
+	var g *group
+	if e == nil {
 		g = &group{key: key, seen: make(map[hash]time.Time, len(ids))}
-		d.groups[key] = g
+		e = d.order.PushBack(g)
+		d.groups[key] = e
 	} else {
-		d.unlinkLocked(g)
+		g = groupOf(e)
+		d.order.MoveToBack(e)
 		for id, at := range g.seen {
 			if now.Sub(at) >= d.window {
 				delete(g.seen, id)
@@ -100,9 +104,8 @@ func (d *Deduper) Seen(receiverID string, n Notification, now time.Time) bool {
 		}
 	}
 	g.touched = now
-	d.appendLocked(g)
-	for d.alerts > d.max && d.head != g {
-		d.dropLocked(d.head)
+	for d.alerts > d.max && d.order.Front() != e {
+		d.dropLocked(d.order.Front())
 	}
 	if d.alerts > d.max {
 		d.trimLocked(g, d.max)
@@ -125,10 +128,11 @@ func (d *Deduper) Forget(receiverID string, n Notification) {
 	key, ids := groupKey(receiverID, n), alertIDs(n)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	g := d.groups[key]
-	if g == nil {
+	e := d.groups[key]
+	if e == nil {
 		return
 	}
+	g := groupOf(e)
 	for _, id := range ids {
 		if _, ok := g.seen[id]; ok {
 			delete(g.seen, id)
@@ -136,7 +140,7 @@ func (d *Deduper) Forget(receiverID string, n Notification) {
 		}
 	}
 	if len(g.seen) == 0 {
-		d.dropLocked(g)
+		d.dropLocked(e)
 	}
 }
 
@@ -159,43 +163,23 @@ func (d *Deduper) coveredLocked(g *group, ids []hash, now time.Time) bool {
 }
 
 // pruneLocked drops the groups whose every alert is out of the window. Groups are in touched order, so it stops
-// at the first live one (a clock going backwards only delays pruning).
+// at the first live one (a clock going backwards only delays pruning: coveredLocked checks each alert's window).
 func (d *Deduper) pruneLocked(now time.Time) {
-	for d.head != nil && now.Sub(d.head.touched) >= d.window {
-		d.dropLocked(d.head)
+	for e := d.order.Front(); e != nil && now.Sub(groupOf(e).touched) >= d.window; e = d.order.Front() {
+		d.dropLocked(e)
 	}
 }
 
-func (d *Deduper) appendLocked(g *group) {
-	g.prev, g.next = d.tail, nil
-	if d.tail != nil {
-		d.tail.next = g
-	} else {
-		d.head = g
-	}
-	d.tail = g
-}
-
-func (d *Deduper) unlinkLocked(g *group) {
-	if g.prev != nil {
-		g.prev.next = g.next
-	} else {
-		d.head = g.next
-	}
-	if g.next != nil {
-		g.next.prev = g.prev
-	} else {
-		d.tail = g.prev
-	}
-	g.prev, g.next = nil, nil
-}
-
-// dropLocked forgets g and its alerts.
-func (d *Deduper) dropLocked(g *group) {
-	d.unlinkLocked(g)
+// dropLocked forgets the group of e and its alerts.
+func (d *Deduper) dropLocked(e *list.Element) {
+	g := groupOf(e)
+	d.order.Remove(e)
 	d.alerts -= len(g.seen)
 	delete(d.groups, g.key)
 }
+
+// groupOf is the group an element of order holds: order holds nothing else.
+func groupOf(e *list.Element) *group { return e.Value.(*group) }
 
 // groupKey identifies the receiver, group and status of n.
 func groupKey(receiverID string, n Notification) hash {

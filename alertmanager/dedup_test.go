@@ -237,3 +237,140 @@ func TestDeduperConcurrentUse(t *testing.T) {
 		t.Fatalf("big Len = %d, want %d", big.Len(), want)
 	}
 }
+
+// grouped is a notification of group key with alerts.
+func grouped(key string, alerts ...Alert) Notification {
+	n := note(StatusFiring, alerts...)
+	n.GroupKey = key
+	return n
+}
+
+func TestDeduperEvictionOrder(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour, MaxEntries: 3})
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	steps := []struct {
+		name string
+		n    Notification
+		at   int
+		want bool
+		len  int
+	}{
+		{"g1", grouped("g1", alert("a", 0)), 0, false, 1},
+		{"g2", grouped("g2", alert("b", 0)), 1, false, 2},
+		{"g3", grouped("g3", alert("c", 0)), 2, false, 3},
+		{"a repeat of g1 does not move it to the back", grouped("g1", alert("a", 0)), 3, true, 3},
+		{"g2 given a new alert moves to the back; g1, touched longest ago, is forgotten", grouped("g2", alert("b", 0), alert("b2", 0)), 4, false, 3},
+		{"g3 is remembered", grouped("g3", alert("c", 0)), 4, true, 3},
+		{"g4 pushes out g3, now touched longest ago", grouped("g4", alert("d", 0)), 5, false, 3},
+		{"g2 is remembered", grouped("g2", alert("b", 0), alert("b2", 0)), 6, true, 3},
+		{"g4 is remembered", grouped("g4", alert("d", 0)), 6, true, 3},
+		{"g1 was forgotten; remembering it again pushes out g2 (2 alerts), touched before g4 though repeated after", grouped("g1", alert("a", 0)), 7, false, 2},
+		{"g3 was forgotten", grouped("g3", alert("c", 0)), 8, false, 3},
+		{"g4 outlived g2", grouped("g4", alert("d", 0)), 9, true, 3},
+		{"g2 was forgotten", grouped("g2", alert("b", 0)), 10, false, 3},
+	}
+	for _, s := range steps {
+		if got := d.Seen("r", s.n, at(s.at)); got != s.want {
+			t.Fatalf("%s: Seen = %v, want %v", s.name, got, s.want)
+		}
+		if d.Len() != s.len {
+			t.Fatalf("%s: Len = %d, want %d", s.name, d.Len(), s.len)
+		}
+	}
+}
+
+// A group alone larger than MaxEntries keeps the alerts it saw last.
+func TestDeduperTrimsTheOldestAlertsOfOneGroup(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour, MaxEntries: 3})
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	a, b, c, e := alert("a", 0), alert("b", 0), alert("c", 0), alert("e", 0)
+	d.Seen("r", grouped("g", a), at(0))
+	d.Seen("r", grouped("g", a, b), at(1))
+	if d.Seen("r", grouped("g", a, b, c, e), at(2)) || d.Len() != 3 {
+		t.Fatalf("Len = %d, want 3 (a, first seen longest ago, trimmed)", d.Len())
+	}
+	if !d.Seen("r", grouped("g", b, c, e), at(3)) {
+		t.Fatal("b, c and e must be remembered")
+	}
+	if d.Seen("r", grouped("g", a), at(3)) {
+		t.Fatal("a must have been trimmed")
+	}
+	// a is remembered again at 3m: b, first seen at 1m, is now the oldest.
+	if !d.Seen("r", grouped("g", c, e, a), at(4)) || d.Len() != 3 {
+		t.Fatalf("c, e and a must be remembered, Len = %d, want 3", d.Len())
+	}
+	if d.Seen("r", grouped("g", b), at(4)) {
+		t.Fatal("b must have been trimmed")
+	}
+}
+
+// A clock going backwards neither makes a remembered alert new nor keeps an expired one a repeat: pruning stops at
+// the first live group, so a group behind it may outlive its window in memory, but its alerts are judged by their
+// own first sighting.
+func TestDeduperClockGoingBackwards(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour})
+	at := func(m int) time.Time { return t0.Add(time.Duration(m) * time.Minute) }
+	g1, g2 := grouped("g1", alert("a", 0)), grouped("g2", alert("b", 0))
+	steps := []struct {
+		name string
+		n    Notification
+		at   int
+		want bool
+		len  int
+	}{
+		{"g1 at 30m", g1, 30, false, 1},
+		{"g2 at 0m: the clock went back", g2, 0, false, 2},
+		{"g1 at 10m, before its first sighting, is a repeat", g1, 10, true, 2},
+		{"g2 at 70m is out of its window though g1, ahead of it, is not", g2, 70, false, 2},
+		{"g2 was remembered again at 70m", g2, 80, true, 2},
+		{"g1 is pruned at 90m", g2, 90, true, 1},
+		{"g1 was forgotten", g1, 91, false, 2},
+	}
+	for _, s := range steps {
+		if got := d.Seen("r", s.n, at(s.at)); got != s.want {
+			t.Fatalf("%s: Seen = %v, want %v", s.name, got, s.want)
+		}
+		if d.Len() != s.len {
+			t.Fatalf("%s: Len = %d, want %d", s.name, d.Len(), s.len)
+		}
+	}
+}
+
+// BenchmarkDeduperSeen measures Seen on a full Deduper: "evict" gives a new group each time (the group touched
+// longest ago forgotten, the new one remembered), "repeat" a notification of a remembered group.
+func BenchmarkDeduperSeen(b *testing.B) {
+	const max = 10000
+	notes := make([]Notification, 2*max)
+	for i := range notes {
+		notes[i] = grouped(fmt.Sprint(i), alert("a", 0))
+	}
+	full := func() *Deduper {
+		d := NewDeduper(DeduperOptions{MaxEntries: max})
+		for _, n := range notes[:max] {
+			d.Seen("r", n, t0)
+		}
+		return d
+	}
+	b.Run("evict", func(b *testing.B) {
+		d := full()
+		b.ReportAllocs()
+		i := max
+		for b.Loop() {
+			if d.Seen("r", notes[i%len(notes)], t0) {
+				b.Fatal("repeat")
+			}
+			i++
+		}
+	})
+	b.Run("repeat", func(b *testing.B) {
+		d := full()
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if !d.Seen("r", notes[i%max], t0) {
+				b.Fatal("not a repeat")
+			}
+			i++
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package upgrade
 
 import (
+	"container/list"
 	"sync"
 	"time"
 )
@@ -48,18 +49,18 @@ type Deduper struct {
 	mu     sync.Mutex
 	window time.Duration
 	max    int
-	slots  map[slotKey]*slot
-	// head and tail of the slots in order of last change (head oldest).
-	head, tail *slot
+	// slots maps a slot's key to its element of order.
+	slots map[slotKey]*list.Element
+	// order holds the *slot values in order of last change (front oldest).
+	order list.List
 }
 
 type slotKey struct{ workload, repository, tag string }
 
 type slot struct {
-	key        slotKey
-	digest     string
-	at         time.Time
-	prev, next *slot
+	key    slotKey
+	digest string
+	at     time.Time
 }
 
 // NewDeduper returns an empty Deduper.
@@ -70,7 +71,7 @@ func NewDeduper(opts DeduperOptions) *Deduper {
 	if opts.MaxEntries <= 0 {
 		opts.MaxEntries = DefaultDedupeEntries
 	}
-	return &Deduper{window: opts.Window, max: opts.MaxEntries, slots: make(map[slotKey]*slot)}
+	return &Deduper{window: opts.Window, max: opts.MaxEntries, slots: make(map[slotKey]*list.Element)}
 }
 
 // Seen reports whether k repeats the push last applied to its slot within the window, and otherwise remembers
@@ -84,21 +85,23 @@ func (d *Deduper) Seen(k PushKey, now time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.pruneLocked(now)
-	s := d.slots[sk]
-	if s != nil && s.digest == k.Digest {
-		// A repeat does not extend the window: the slot stays where it is.
-		return true
-	}
-	if s == nil {
-		s = &slot{key: sk}
-		d.slots[sk] = s
+	e := d.slots[sk]
+	if e != nil {
+		// A repeat does not extend the window: the slot stays where it is. The window is checked here too, as
+		// pruning stops at the first live slot: after a clock went backwards an expired slot may still be
+		// remembered behind it.
+		if s := slotOf(e); s.digest == k.Digest && now.Sub(s.at) < d.window {
+			return true
+		}
+		d.order.MoveToBack(e)
 	} else {
-		d.unlinkLocked(s)
+		e = d.order.PushBack(&slot{key: sk})
+		d.slots[sk] = e
 	}
+	s := slotOf(e)
 	s.digest, s.at = k.Digest, now
-	d.appendLocked(s)
 	for len(d.slots) > d.max {
-		d.dropLocked(d.head)
+		d.dropLocked(d.order.Front())
 	}
 	return false
 }
@@ -108,8 +111,8 @@ func (d *Deduper) Forget(k PushKey) {
 	sk := slotKey{k.Workload, k.Repository, k.Tag}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if s := d.slots[sk]; s != nil && s.digest == k.Digest {
-		d.dropLocked(s)
+	if e := d.slots[sk]; e != nil && slotOf(e).digest == k.Digest {
+		d.dropLocked(e)
 	}
 }
 
@@ -121,38 +124,17 @@ func (d *Deduper) Len() int {
 }
 
 // pruneLocked drops the slots out of the window. Slots are in order of last change, so it stops at the first
-// live one (a clock going backwards only delays pruning).
+// live one (a clock going backwards only delays pruning: Seen checks the window of the slot it finds).
 func (d *Deduper) pruneLocked(now time.Time) {
-	for d.head != nil && now.Sub(d.head.at) >= d.window {
-		d.dropLocked(d.head)
+	for e := d.order.Front(); e != nil && now.Sub(slotOf(e).at) >= d.window; e = d.order.Front() {
+		d.dropLocked(e)
 	}
 }
 
-func (d *Deduper) appendLocked(s *slot) {
-	s.prev, s.next = d.tail, nil
-	if d.tail != nil {
-		d.tail.next = s
-	} else {
-		d.head = s
-	}
-	d.tail = s
+func (d *Deduper) dropLocked(e *list.Element) {
+	d.order.Remove(e)
+	delete(d.slots, slotOf(e).key)
 }
 
-func (d *Deduper) unlinkLocked(s *slot) {
-	if s.prev != nil {
-		s.prev.next = s.next
-	} else {
-		d.head = s.next
-	}
-	if s.next != nil {
-		s.next.prev = s.prev
-	} else {
-		d.tail = s.prev
-	}
-	s.prev, s.next = nil, nil
-}
-
-func (d *Deduper) dropLocked(s *slot) {
-	d.unlinkLocked(s)
-	delete(d.slots, s.key)
-}
+// slotOf is the slot an element of order holds: order holds nothing else.
+func slotOf(e *list.Element) *slot { return e.Value.(*slot) }

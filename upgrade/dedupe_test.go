@@ -149,3 +149,136 @@ func TestDeduperConcurrentUse(t *testing.T) {
 		t.Fatalf("big Len = %d, want %d", big.Len(), want)
 	}
 }
+
+// Slots go in order of last change: a repeat leaves its slot where it is, Forget takes one out of the middle, and
+// the slot changed longest ago is the first forgotten.
+func TestDeduperEvictionOrder(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour, MaxEntries: 3})
+	at := func(s int) time.Time { return d0.Add(time.Duration(s) * time.Second) }
+	steps := []struct {
+		name string
+		k    PushKey
+		at   int
+		want bool
+		len  int
+	}{
+		{"a", key("a", "latest", "sha256:1"), 0, false, 1},
+		{"b", key("b", "latest", "sha256:1"), 1, false, 2},
+		{"c", key("c", "latest", "sha256:1"), 2, false, 3},
+		{"a repeat of a does not move it to the back", key("a", "latest", "sha256:1"), 3, true, 3},
+		{"b changes: it moves to the back", key("b", "latest", "sha256:2"), 4, false, 3},
+		{"d pushes out a, changed longest ago", key("d", "latest", "sha256:1"), 5, false, 3},
+		{"b is remembered", key("b", "latest", "sha256:2"), 6, true, 3},
+		{"d is remembered", key("d", "latest", "sha256:1"), 6, true, 3},
+	}
+	for _, s := range steps {
+		if got := d.Seen(s.k, at(s.at)); got != s.want {
+			t.Fatalf("%s: Seen = %v, want %v", s.name, got, s.want)
+		}
+		if d.Len() != s.len {
+			t.Fatalf("%s: Len = %d, want %d", s.name, d.Len(), s.len)
+		}
+	}
+	// Order now c, b, d. Forgetting b (in the middle) leaves room for e without forgetting c.
+	d.Forget(key("b", "latest", "sha256:2"))
+	if d.Seen(key("e", "latest", "sha256:1"), at(7)) || d.Len() != 3 {
+		t.Fatalf("Len = %d, want 3", d.Len())
+	}
+	if !d.Seen(key("c", "latest", "sha256:1"), at(8)) {
+		t.Fatal("c must outlive the forgotten b")
+	}
+	// Order c, d, e: f pushes out c, then a new g pushes out d.
+	d.Seen(key("f", "latest", "sha256:1"), at(9))
+	d.Seen(key("g", "latest", "sha256:1"), at(10))
+	if !d.Seen(key("e", "latest", "sha256:1"), at(11)) || d.Len() != 3 {
+		t.Fatalf("e must be remembered, Len = %d, want 3", d.Len())
+	}
+	if d.Seen(key("c", "latest", "sha256:1"), at(12)) {
+		t.Fatal("c must have been forgotten")
+	}
+}
+
+// A clock going backwards neither makes a remembered push new nor keeps an expired one a repeat: pruning stops at
+// the first live slot, so a slot behind it may outlive its window in memory, but Seen checks its window.
+func TestDeduperClockGoingBackwards(t *testing.T) {
+	d := NewDeduper(DeduperOptions{Window: time.Hour})
+	at := func(m int) time.Time { return d0.Add(time.Duration(m) * time.Minute) }
+	a, b := key("a", "latest", "sha256:1"), key("b", "latest", "sha256:1")
+	steps := []struct {
+		name string
+		k    PushKey
+		at   int
+		want bool
+		len  int
+	}{
+		{"a at 30m", a, 30, false, 1},
+		{"b at 0m: the clock went back", b, 0, false, 2},
+		{"a at 10m, before it was applied, is a repeat", a, 10, true, 2},
+		{"b at 70m is out of its window though a, ahead of it, is not", b, 70, false, 2},
+		{"b was remembered again at 70m", b, 80, true, 2},
+		{"a is pruned at 90m", b, 90, true, 1},
+		{"a was forgotten", a, 91, false, 2},
+	}
+	for _, s := range steps {
+		if got := d.Seen(s.k, at(s.at)); got != s.want {
+			t.Fatalf("%s: Seen = %v, want %v", s.name, got, s.want)
+		}
+		if d.Len() != s.len {
+			t.Fatalf("%s: Len = %d, want %d", s.name, d.Len(), s.len)
+		}
+	}
+}
+
+// BenchmarkDeduperSeen measures Seen on a full Deduper: "evict" gives a new slot each time (the slot changed
+// longest ago forgotten, the new one remembered), "change" a new digest to a remembered slot (moved to the back),
+// "repeat" a push remembered.
+func BenchmarkDeduperSeen(b *testing.B) {
+	const max = 10000
+	keys := make([]PushKey, 2*max)
+	for i := range keys {
+		keys[i] = key(fmt.Sprint(i), "latest", "sha256:a")
+	}
+	full := func() *Deduper {
+		d := NewDeduper(DeduperOptions{MaxEntries: max})
+		for _, k := range keys[:max] {
+			d.Seen(k, d0)
+		}
+		return d
+	}
+	b.Run("evict", func(b *testing.B) {
+		d := full()
+		b.ReportAllocs()
+		i := max
+		for b.Loop() {
+			if d.Seen(keys[i%len(keys)], d0) {
+				b.Fatal("repeat")
+			}
+			i++
+		}
+	})
+	b.Run("change", func(b *testing.B) {
+		d := full()
+		digests := [2]string{"sha256:a", "sha256:b"}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			k := keys[i%max]
+			k.Digest = digests[(i/max+1)%2]
+			if d.Seen(k, d0) {
+				b.Fatal("repeat")
+			}
+			i++
+		}
+	})
+	b.Run("repeat", func(b *testing.B) {
+		d := full()
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if !d.Seen(keys[i%max], d0) {
+				b.Fatal("not a repeat")
+			}
+			i++
+		}
+	})
+}
