@@ -29,7 +29,8 @@ func devCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			sim, info, simLn, err := startSim(c, "sim-listen", log.WithField("component", "cattlesim"))
+			simLog := log.WithField("component", "cattlesim")
+			sim, info, simLn, err := startSim(c, "sim-listen", simLog)
 			if err != nil {
 				return err
 			}
@@ -55,7 +56,7 @@ func devCommand() *cli.Command {
 			cfg.Workers = c.Int("workers")
 
 			g, gctx := errgroup.WithContext(c.Context)
-			g.Go(func() error { return serveSim(gctx, sim, simLn) })
+			g.Go(func() error { return serveSim(gctx, sim, simLn, simLog) })
 			a, err := app.New(gctx, app.Options{Config: cfg, Logger: log, HealthListener: healthLn, Listener: apiLn})
 			if err != nil {
 				_ = healthLn.Close()

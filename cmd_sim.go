@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -14,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/rancher/scale-subscriber/cattlesim"
+	"github.com/rancher/scale-subscriber/httpserve"
 )
 
 func simFlags(prefix string, listenDefault string) []cli.Flag {
@@ -47,7 +46,7 @@ func simCommand() *cli.Command {
 			}
 			defer sim.Close()
 			printSimInfo(c.App.Writer, ln.Addr().String(), info)
-			return serveSim(c.Context, sim, ln)
+			return serveSim(c.Context, sim, ln, log)
 		},
 	}
 }
@@ -78,26 +77,20 @@ func startSim(c *cli.Context, listenFlag string, log logrus.FieldLogger) (*cattl
 	return sim, info, ln, nil
 }
 
-// serveSim serves the emulator on ln until ctx ends.
-func serveSim(ctx context.Context, sim *cattlesim.Sim, ln net.Listener) error {
-	srv := &http.Server{
-		Handler:           sim.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-	}
+// serveSim serves the emulator on ln until ctx ends, with the event hub running beside it. The server is
+// httpserve's: a header read timeout but no read or write timeout, since the subscribe websockets are
+// long-lived connections.
+func serveSim(ctx context.Context, sim *cattlesim.Sim, ln net.Listener, log logrus.FieldLogger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sim.Run(gctx) })
 	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve cattlesim: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(shutdownCtx)
+		return httpserve.Serve(gctx, ln, sim.Handler(), httpserve.Options{
+			Name:              "cattlesim",
+			Logger:            log,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			ShutdownTimeout:   5 * time.Second,
+		})
 	})
 	return g.Wait()
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"strings"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
+
+	"github.com/rancher/scale-subscriber/httpserve"
 )
 
 // Defaults applied by New when the matching Options field is zero.
@@ -179,7 +180,8 @@ func (s *Server) Addr() net.Addr {
 }
 
 // Run listens (unless Options.Listener was given) and serves until ctx is
-// cancelled, then shuts down gracefully. A shutdown caused by ctx returns
+// cancelled, then shuts down gracefully (httpserve.Serve: requests in flight
+// may finish within the shutdown timeout). A shutdown caused by ctx returns
 // nil; a listen or serve failure returns an error. Run may be called once.
 func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
@@ -204,49 +206,14 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	close(s.ready)
 
-	srv := &http.Server{
-		Handler:           s.handler,
+	return httpserve.Serve(ctx, ln, s.handler, httpserve.Options{
+		Name:              "healthcheck",
+		Logger:            s.log,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          log.New(logWriter{log: s.log}, "", 0),
-	}
-	s.log.WithField("url", "http://"+ln.Addr().String()).Info("healthcheck listening")
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
-	select {
-	case err := <-served:
-		// Serve only returns on its own when the listener fails.
-		return fmt.Errorf("serve healthcheck: %w", err)
-	case <-ctx.Done():
-	}
-
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.shutdownTimeout)
-	defer cancel()
-	shutdownErr := srv.Shutdown(shutdownCtx)
-	serveErr := <-served
-	if shutdownErr != nil {
-		_ = srv.Close()
-		return fmt.Errorf("shut down healthcheck server: %w", shutdownErr)
-	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("serve healthcheck: %w", serveErr)
-	}
-	s.log.Info("healthcheck stopped")
-	return nil
-}
-
-// logWriter routes net/http's internal server errors (bad TLS, accept
-// failures) into the injected logger under a static message.
-type logWriter struct {
-	log logrus.FieldLogger
-}
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.log.WithField("err", strings.TrimSpace(string(p))).Warn("http server error")
-	return len(p), nil
+		ShutdownTimeout:   s.shutdownTimeout,
+	})
 }

@@ -2,14 +2,12 @@ package receivers
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"runtime/debug"
 	"strings"
 
-	"github.com/sirupsen/logrus"
+	"github.com/rancher/scale-subscriber/httpserve"
 )
 
 // limitBody caps every request body at Options.MaxBodyBytes; readBody turns the overflow into a 413.
@@ -45,48 +43,11 @@ func requireJSON(r *http.Request) error {
 	return nil
 }
 
-// statusRecorder remembers whether the answer has started, so a recovered panic knows whether a JSON 500 can
-// still be written.
-type statusRecorder struct {
-	http.ResponseWriter
-	wroteHeader bool
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.wroteHeader = true
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(p []byte) (int, error) {
-	s.wroteHeader = true
-	return s.ResponseWriter.Write(p)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// recoverPanics turns a panic in a route (or in the Executor) into a logged error and a JSON 500, keeping the
-// server up. If the answer had already started, the connection is aborted instead.
+// recoverPanics turns a panic in a route (or in the Executor) into a logged error and a JSON 500 in
+// webhook-service's error shape, keeping the server up. If the answer had already started, the connection is
+// aborted instead (httpserve.Recover). The log carries the path only, never the query: it holds trigger keys.
 func (a *API) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			p := recover()
-			if p == nil {
-				return
-			}
-			if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
-				panic(p)
-			}
-			a.log.WithFields(logrus.Fields{
-				"path": r.URL.Path, // never the query: it holds trigger keys
-				"err":  fmt.Errorf("panic: %v\n%s", p, debug.Stack()),
-			}).Error("receivers handler panicked")
-			if rec.wroteHeader {
-				panic(http.ErrAbortHandler)
-			}
-			writeError(rec, r, a.log, fail(http.StatusInternalServerError, "internal error"))
-		}()
-		next.ServeHTTP(rec, r)
-	})
+	return httpserve.Recover(a.log, "receivers", func(w http.ResponseWriter, r *http.Request, code int, message string) {
+		writeError(w, r, a.log, fail(code, "%s", message))
+	})(next)
 }

@@ -2,15 +2,10 @@ package receivers
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log"
 	"net"
-	"net/http"
-	"strings"
 	"time"
 
-	"github.com/sirupsen/logrus"
+	"github.com/rancher/scale-subscriber/httpserve"
 )
 
 // Server timeouts. Reads are small, so a client that trickles its headers (slowloris) or its body is cut off
@@ -56,46 +51,16 @@ func (a *API) Serve(ctx context.Context, ln net.Listener, opts ServeOptions) err
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = DefaultReadTimeout
 	}
-	srv := &http.Server{
-		Handler:           a.handler,
+	// Request contexts outlive ctx (the default): at shutdown a trigger in flight runs to its answer, which
+	// the workers' drain and the Executor's Close provide, within the shutdown timeout.
+	return httpserve.Serve(ctx, ln, a.handler, httpserve.Options{
+		Name:              "receivers api",
+		Logger:            a.log,
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
 		ReadTimeout:       opts.ReadTimeout,
 		WriteTimeout:      opts.WriteTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          log.New(logWriter{log: a.log}, "", 0),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
-	a.log.WithField("address", ln.Addr().String()).Info("receivers api listening")
-
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	select {
-	case err := <-served:
-		return fmt.Errorf("serve receivers api: %w", err)
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.ShutdownTimeout)
-	defer cancel()
-	shutdownErr := srv.Shutdown(shutdownCtx)
-	serveErr := <-served
-	if shutdownErr != nil {
-		_ = srv.Close()
-		return fmt.Errorf("shut down receivers api: %w", shutdownErr)
-	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return fmt.Errorf("serve receivers api: %w", serveErr)
-	}
-	a.log.Info("receivers api stopped")
-	return nil
-}
-
-// logWriter routes net/http's own server errors into the logger. They never contain a request URL.
-type logWriter struct {
-	log logrus.FieldLogger
-}
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.log.WithField("err", strings.TrimSpace(string(p))).Warn("http server error")
-	return len(p), nil
+		ShutdownTimeout:   opts.ShutdownTimeout,
+	})
 }
