@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/config"
@@ -15,8 +16,10 @@ import (
 )
 
 // buildReceivers builds the trigger executor (registered on the router and the dispatcher) and the
-// /v1-webhooks API, and opens the API's listener so that a busy port fails at startup.
-func (a *App) buildReceivers(ln net.Listener) error {
+// /v1-webhooks API, and opens the API's listener so that a busy port fails at startup. cattleTimeout is the
+// Cattle client's request timeout, which the executor waits out before it takes an unanswered host create for
+// not applied.
+func (a *App) buildReceivers(ln net.Listener, cattleTimeout time.Duration) error {
 	m, err := execution.NewMetrics(a.registry)
 	if err != nil {
 		return err
@@ -32,9 +35,10 @@ func (a *App) buildReceivers(ln net.Listener) error {
 			Authorization: a.client.BasicAuthHeader(),
 		},
 		// Outcome notifications: each execution's final record, once.
-		OnFinal: func(rec execution.Record) { a.notifyOutcome(keys, rec) },
-		Logger:  a.log,
-		Metrics: m,
+		OnFinal:       func(rec execution.Record) { a.notifyOutcome(keys, rec) },
+		Logger:        a.log,
+		Metrics:       m,
+		CattleTimeout: cattleTimeout,
 	})
 	if err != nil {
 		return err

@@ -122,6 +122,10 @@ const (
 	hostBadGateway = "host-502"
 	// hostCut closes the connection without forwarding: no answer, and nothing applied.
 	hostCut = "host-cut"
+	// hostHold holds the write until the client gave up and the service's next host listing was answered, and
+	// only then forwards it: a write that reaches Cattle after it timed out, too late for that listing to show
+	// it (a proxy or a busy Cattle working through its backlog).
+	hostHold = "host-hold"
 )
 
 // faultProxy is a reverse proxy in front of cattlesim (REST and websocket) that can make a service PUT (or a
@@ -146,6 +150,8 @@ type faultProxy struct {
 	down bool
 	// hostPlan is the modes of the next host writes, in order (counted in interfered too).
 	hostPlan []string
+	// listed is closed (and replaced) each time a host listing was answered.
+	listed chan struct{}
 }
 
 func startFaultProxy(t *testing.T, upstream string) *faultProxy {
@@ -155,7 +161,7 @@ func startFaultProxy(t *testing.T, upstream string) *faultProxy {
 		t.Fatalf("parse cattlesim url: %v", err)
 	}
 	p := &faultProxy{upstream: u, client: &http.Client{}, closing: make(chan struct{}),
-		interfered: make(map[string]int)}
+		interfered: make(map[string]int), listed: make(chan struct{})}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(u)
@@ -246,8 +252,32 @@ func isHostWrite(r *http.Request) bool {
 		(strings.HasSuffix(path, "/hosts") || strings.HasSuffix(path, "/externalhostevents"))
 }
 
+// isHostListing reports whether r lists the hosts.
+func isHostListing(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.HasSuffix(strings.ToLower(strings.TrimSuffix(r.URL.Path, "/")), "/hosts")
+}
+
+// nextListing returns a channel closed once the next host listing was answered.
+func (p *faultProxy) nextListing() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.listed
+}
+
+// hostsListed wakes those waiting for a host listing.
+func (p *faultProxy) hostsListed() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	close(p.listed)
+	p.listed = make(chan struct{})
+}
+
 // serveHostWrite interferes with a host write as mode says.
 func (p *faultProxy) serveHostWrite(w http.ResponseWriter, r *http.Request, mode string) {
+	if mode == hostHold {
+		p.hold(r)
+		panic(http.ErrAbortHandler) // the client is gone; close its connection
+	}
 	if mode != hostCut {
 		p.forward(r)
 	}
@@ -265,6 +295,29 @@ func (p *faultProxy) serveHostWrite(w http.ResponseWriter, r *http.Request, mode
 		}
 	}
 	panic(http.ErrAbortHandler) // close the connection without an answer
+}
+
+// hold reads the write, waits for the client to give up and then for the next host listing to be answered,
+// and only then forwards the write (hostHold). Closing the proxy or waitTimeout ends a wait, and the write is
+// forwarded anyway unless the proxy is closing.
+func (p *faultProxy) hold(r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
+	select {
+	case <-r.Context().Done():
+	case <-p.closing:
+		return
+	case <-time.After(waitTimeout):
+	}
+	select {
+	case <-p.nextListing():
+	case <-p.closing:
+		return
+	case <-time.After(waitTimeout):
+	}
+	p.send(r, body)
 }
 
 // up ends the outage putHangThenDown started.
@@ -292,6 +345,11 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			p.serveHostWrite(w, r, mode)
 			return
 		}
+	}
+	if isHostListing(r) {
+		p.rp.ServeHTTP(w, r)
+		p.hostsListed()
+		return
 	}
 	if r.Method != http.MethodPut || !strings.Contains(strings.ToLower(r.URL.Path), "/services/") {
 		p.rp.ServeHTTP(w, r)
@@ -328,6 +386,11 @@ func (p *faultProxy) forward(r *http.Request) {
 	if err != nil {
 		return
 	}
+	p.send(r, body)
+}
+
+// send sends r with body to cattlesim and reads the whole answer, independently of the client.
+func (p *faultProxy) send(r *http.Request, body []byte) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), waitTimeout)
 	defer cancel()
 	target := *p.upstream

@@ -2,9 +2,10 @@ package e2e
 
 // Host writes that get no answer: the fault proxy leaves a scaleHost trigger's POST hosts or POST
 // externalhostevents unanswered, after cattlesim applied it (the answer held past the client's timeout, the
-// connection closed, or a 502 from the proxy) or without forwarding it. Each trigger still changes the group
-// by exactly its amount, with each planned host created or evacuated once, and its answer and execution
-// record say how the unanswered write was settled.
+// connection closed, or a 502 from the proxy), without forwarding it, or forwarding it only once the client
+// gave up and listed the hosts again. Each trigger still changes the group by exactly its amount, with each
+// planned host created or evacuated once, and its answer and execution record say how the unanswered write
+// was settled.
 
 import (
 	"encoding/json"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rancher/scale-subscriber/scale"
 )
 
 // hostFault is one of the proxy's host write modes, with the steps the execution must record: how the write
@@ -31,21 +34,12 @@ func hostFaultCases() []hostFault {
 	}
 }
 
-// outOfGroupState reports whether a host in state s is not counted in its group (scale.Group's rule).
-func outOfGroupState(s string) bool {
-	switch s {
-	case "error", "erroring", "removing", "removed", "purging", "purged":
-		return true
-	}
-	return false
-}
-
 // workerGroup returns the pool=workers hosts the planner counts.
 func (e *env) workerGroup() []hostView {
 	e.t.Helper()
 	var out []hostView
 	for _, h := range e.hosts() {
-		if h.Labels["pool"] == "workers" && !outOfGroupState(h.State) {
+		if h.Labels["pool"] == "workers" && !scale.OutOfGroup(h.State) {
 			out = append(out, h)
 		}
 	}
@@ -219,7 +213,7 @@ func TestScaleHostFaultUnansweredEvacuationRemovesOneHost(t *testing.T) {
 					states = append(states, g.Hostname+"="+g.State)
 					if g.ID == target.ID {
 						purged = g.State == "purged"
-					} else if !outOfGroupState(g.State) {
+					} else if !scale.OutOfGroup(g.State) {
 						kept++
 					}
 				}
@@ -231,5 +225,65 @@ func TestScaleHostFaultUnansweredEvacuationRemovesOneHost(t *testing.T) {
 			t.Errorf("%s: execution %+v, want done with steps saying %q and how the evacuation was settled",
 				tc.mode, rec, tc.failed)
 		}
+	}
+}
+
+// A create the proxy holds until the service gave up on it and listed the hosts again reaches cattlesim after
+// that listing: the service must not take "not listed" for "not applied" and create the host a second time.
+// It waits a request timeout, finds the host by its marker, and the group grows by exactly one host.
+func TestScaleHostFaultHeldCreateAppliedOnce(t *testing.T) {
+	t.Parallel()
+	h := startHardened(t, hardenOptions{proxy: true, cattleTimeout: 500 * time.Millisecond})
+	up := h.hostReceiver("workers-up-held", "up", 1, 1, 20, "")
+	n := len(h.workerGroup())
+	mark := h.callMark()
+	h.proxy.planHostWrites(hostHold)
+	a := h.trigger(up.URL, "", nil)
+	rep := decodeReply(t, a)
+	if a.status != http.StatusOK || rep.Result != "scaled" || rep.From != n || rep.To != n+1 || len(rep.Targets) != 1 {
+		t.Fatalf("trigger answered %s, want 200 scaled %d → %d naming one new host", a, n, n+1)
+	}
+	if got := h.proxy.count(hostHold); got != 1 {
+		t.Fatalf("the proxy held %d host writes, want 1: the test proves nothing", got)
+	}
+	calls, _ := h.callsSince(mark)
+	if got := hostCreates(t, calls); !slices.Equal(got, rep.Targets) {
+		t.Errorf("cattlesim saw creates of %v, want %v once", got, rep.Targets)
+	}
+	// The fault is real: cattlesim got the create after a host listing that followed the plan's (the retry's),
+	// which could not show it.
+	listings := 0
+	for _, c := range calls {
+		if c.Method == http.MethodGet && strings.TrimSuffix(c.Path, "/") == projectPath("hosts") {
+			listings++
+		}
+		if c.is(http.MethodPost, "hosts", "") {
+			break
+		}
+	}
+	if listings < 2 {
+		t.Errorf("cattlesim got the create after %d host listings, want it after the retry's (2 or more): %v",
+			listings, calls)
+	}
+	count := 0
+	for _, g := range h.hosts() {
+		if g.Hostname == rep.Targets[0] {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Errorf("cattlesim has %d hosts named %s, want 1", count, rep.Targets[0])
+	}
+	if group := h.workerGroup(); len(group) != n+1 {
+		t.Errorf("the group has %d hosts, want %d", len(group), n+1)
+	}
+	rec := h.executionSteps(rep.ExecutionID)
+	for _, step := range []string{"got no answer", "the create may still reach it", "the create was applied"} {
+		if !rec.hasStep(step) {
+			t.Errorf("execution %+v, want a step saying %q", rec, step)
+		}
+	}
+	if rec.Outcome != "done" {
+		t.Errorf("execution outcome %s, want done", rec.Outcome)
 	}
 }

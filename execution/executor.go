@@ -13,6 +13,7 @@ import (
 
 	"github.com/rancher/scale-subscriber/alertmanager"
 	"github.com/rancher/scale-subscriber/cache"
+	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/events"
 	"github.com/rancher/scale-subscriber/handlers"
 	"github.com/rancher/scale-subscriber/receivers"
@@ -39,6 +40,10 @@ type Options struct {
 	Forwarder *Forwarder
 	// AnswerTimeout bounds how long a scale trigger waits for its result (DefaultAnswerTimeout when zero).
 	AnswerTimeout time.Duration
+	// CattleTimeout is the Cattle client's per-request timeout (cattle.DefaultTimeout when zero): a host create
+	// that got no answer may still reach Cattle until that long after it failed, so it is not settled as not
+	// applied before (hostsettle.go).
+	CattleTimeout time.Duration
 	// MaxWaiting bounds the triggers waiting for a worker (DefaultMaxIntents when zero).
 	MaxWaiting int
 	// Deduper recognises repeated Alertmanager notifications; a default one when nil.
@@ -70,9 +75,11 @@ type Executor struct {
 	deduper   *alertmanager.Deduper
 	pushes    *upgrade.Deduper
 	timeout   time.Duration
-	log       logrus.FieldLogger
-	metrics   *Metrics
-	now       func() time.Time
+	// cattleTimeout is Options.CattleTimeout.
+	cattleTimeout time.Duration
+	log           logrus.FieldLogger
+	metrics       *Metrics
+	now           func() time.Time
 }
 
 // New builds an Executor.
@@ -113,6 +120,9 @@ func New(opts Options) (*Executor, error) {
 	}
 	if x.timeout <= 0 {
 		x.timeout = DefaultAnswerTimeout
+	}
+	if x.cattleTimeout = opts.CattleTimeout; x.cattleTimeout <= 0 {
+		x.cattleTimeout = cattle.DefaultTimeout
 	}
 	if x.log == nil {
 		l := logrus.New()
@@ -237,7 +247,8 @@ func (x *Executor) GiveUp(key string, err error) {
 			keep = append(keep, in)
 			continue
 		}
-		if keepHostWork(in, err) {
+		if in.hosts.sent() {
+			noteHostWorkKept(in, err)
 			keep = append(keep, in)
 			continue
 		}
@@ -255,7 +266,8 @@ func (x *Executor) GiveUp(key string, err error) {
 		if fresh {
 			x.queue.Add(key)
 		} else {
-			// Only unsettled PUTs: Cattle just failed several times in a row, give it a moment.
+			// Only triggers whose writes may have reached Cattle (a scale PUT, host writes): Cattle just failed
+			// several times in a row, give it a moment before the read that settles them.
 			x.queue.AddAfter(key, waitGuard)
 		}
 	}

@@ -1,9 +1,14 @@
 package execution
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/scale"
@@ -12,33 +17,55 @@ import (
 // A scaleHost trigger is relative ("up by 2 within max"), and a host create or evacuation that got no answer may
 // have been applied by Cattle or not. Planning such a trigger again from a listing that already shows some of
 // its own work would apply that work a second time (2N hosts for "up by N"). So once the first write of a plan
-// is sent, the plan is fixed: the hostnames to create, or the hosts to remove, and the fate of each write. A
-// retry settles the writes that got no answer from a fresh host listing, then sends only what is still missing:
+// may have reached Cattle, the plan is fixed: the hostnames to create, or the hosts to remove, and the fate of
+// each write. A retry settles the writes that got no answer from a fresh host listing, then sends only what is
+// still missing:
 //
-//   - a create is applied when a host with its hostname is listed that was not there when the plan was made;
-//     otherwise it was not, and is sent again with the same hostname;
-//   - an evacuation is applied when its host is gone or on its way out (removing, removed, purging, purged) or
-//     has left the state it was planned in (deactivating, inactive); otherwise it is sent again, to the same
-//     host: evacuating one host twice removes that host once, and never another.
+//   - each create gives its host a marker label (MarkerLabel = "<receiverId>/<executionId>/<plan ms>/<n>"),
+//     unique to that write: a listed host carrying it is the create applied. The hostname is only shown, since
+//     another group or client may create the same one. Two hosts carrying it mean the create was applied twice,
+//     and the record says so.
+//   - a create no listing shows is settled as not applied only when nothing of it can still arrive: at once
+//     when the connection to Cattle was refused (nothing was sent); otherwise (timeout, broken connection, a
+//     proxy's 5xx) no earlier than one Cattle request timeout after it failed, since a proxy or Cattle may still
+//     be working on it. Until then the trigger, and those after it on the group, wait (a delayed re-queue).
+//     Then it is sent again with the same hostname and marker. At shutdown such a create stays unknown.
+//   - an evacuation is applied when its host left the group (gone, removing or removed, or out of the group by
+//     other hands: either way the group lost it). A host still in the group gets the evacuation again: it
+//     works from any state, and evacuating one host twice removes that host once, and never another. At
+//     shutdown nothing is sent again: there a host that went deactivating or inactive since the plan counts as
+//     evacuated, and any other keeps the evacuation's outcome unknown.
 //
-// The group's bound is checked again before more is sent: when another client grew (or shrank) the group
-// meanwhile, the writes beyond max (or min) are dropped rather than sent. A trigger thus adds (removes) exactly
-// the hosts of its plan, at most once each.
+// Writes not sent yet are checked again before they go: a host to remove that left the group meanwhile is
+// dropped (another client removed it), and when another client grew (or shrank) the group, the writes beyond
+// max (or min) are dropped rather than sent. A trigger thus adds (removes) at most the hosts of its plan, each
+// at most once, and its answer says why any was not.
 
 // writeState is the fate of one host write of a plan.
 type writeState int
 
 const (
-	// writePending: not sent yet, or settled as not applied.
+	// writePending: not sent yet, or settled as not applied (a create), or to be sent again (an evacuation).
 	writePending writeState = iota
-	// writeUnsure: sent, and no answer says whether Cattle applied it.
+	// writeUnsure: sent, and no answer or listing says yet whether Cattle applied it.
 	writeUnsure
 	// writeDone: answered, or seen applied in a listing.
 	writeDone
-	// writeDropped: not sent, because another client took the group to its bound meanwhile, or (a removal) the
-	// host went away by other hands.
+	// writeDropped: never sent, for the reason in hostWrite.dropped.
 	writeDropped
 )
+
+// Why a write of a plan was dropped before it was sent.
+const (
+	// dropBound: another client took the group to the trigger's max (min) meanwhile.
+	dropBound = "bound"
+	// dropLeft: the host to remove left the group by other hands.
+	dropLeft = "left"
+)
+
+// maxSettleTries bounds how often a trigger whose processing failed for good is kept for a listing to settle its
+// unsure writes, before it ends saying which writes are unknown.
+const maxSettleTries = 5
 
 // hostWrite is one create or evacuation of a plan.
 type hostWrite struct {
@@ -46,9 +73,19 @@ type hostWrite struct {
 	name string
 	// id is the host's id: the host to remove, or the created host once known.
 	id string
-	// planState is the state of the host to remove when the plan was made (an applied evacuation moves it on).
+	// marker is the MarkerLabel value the created host carries (creates only): what a listing settles it by.
+	marker string
+	// planState is the state of the host to remove when the plan was made.
 	planState string
 	state     writeState
+	// tried is set once the write may have reached Cattle (answered, or failed without proof it was not sent).
+	tried bool
+	// notBefore is when a listing without the host of an unsure create may settle it as not applied.
+	notBefore time.Time
+	// waitNoted is set once a step said the settlement waits for notBefore.
+	waitNoted bool
+	// dropped is why a dropped write was dropped (dropBound, dropLeft).
+	dropped string
 }
 
 // hostWork is the fixed plan of a scaleHost intent and the fate of its writes.
@@ -56,25 +93,25 @@ type hostWork struct {
 	action scale.Action
 	// decision is the planned decision; the answer's To counts the writes actually done.
 	decision scale.Decision
-	// templateID and labels make the clones of a scale-up.
+	// templateID and labels make the clones of a scale-up (each also carries its write's marker).
 	templateID string
 	labels     map[string]string
-	// before holds the ids of hosts that already carried a planned hostname when the plan was made (a host
-	// in error or being removed, which the planner does not count): they never settle a create.
-	before map[string]bool
-	writes []*hostWrite
+	writes     []*hostWrite
+	// settleTries counts the processings that failed for good while writes were unsure (see settleLater).
+	settleTries int
 }
 
-func newUpWork(plan scale.HostUpPlan, hosts []cattle.Host) *hostWork {
-	w := &hostWork{action: scale.ActionUp, decision: plan.Decision, templateID: plan.Template.ID, labels: plan.Labels,
-		before: make(map[string]bool)}
-	for _, name := range plan.Hostnames {
-		w.writes = append(w.writes, &hostWrite{name: name})
-		for i := range hosts {
-			if strings.EqualFold(hosts[i].Hostname, name) {
-				w.before[hosts[i].ID] = true
-			}
-		}
+// hostMarker is the MarkerLabel value of the n-th create (from 1) of a plan made at planned by execution
+// executionID of a receiver: the upgrade marker's vocabulary plus the write's number, which parseMarker refuses,
+// so a host marker is never taken for an upgrade's.
+func hostMarker(receiverID, executionID string, planned time.Time, n int) string {
+	return newMarker(receiverID, executionID, planned) + "/" + strconv.Itoa(n)
+}
+
+func newUpWork(plan scale.HostUpPlan, marker func(n int) string) *hostWork {
+	w := &hostWork{action: scale.ActionUp, decision: plan.Decision, templateID: plan.Template.ID, labels: plan.Labels}
+	for i, name := range plan.Hostnames {
+		w.writes = append(w.writes, &hostWrite{name: name, marker: marker(i + 1)})
 	}
 	return w
 }
@@ -91,10 +128,21 @@ func newDownWork(plan scale.HostDownPlan) *hostWork {
 	return w
 }
 
-// sent reports whether a write of the plan was sent: from then on Cattle may have changed, and the plan must
-// be completed, not made again.
+// sent reports whether a write of the plan may have reached Cattle: from then on Cattle may have changed, and
+// the plan must be completed, not made again.
 func (w *hostWork) sent() bool {
-	return w != nil && (len(w.names(writeDone)) > 0 || len(w.names(writeUnsure)) > 0)
+	return w != nil && slices.ContainsFunc(w.writes, func(wr *hostWrite) bool { return wr.tried })
+}
+
+// count is the number of writes in state s.
+func (w *hostWork) count(s writeState) int {
+	n := 0
+	for _, wr := range w.writes {
+		if wr.state == s {
+			n++
+		}
+	}
+	return n
 }
 
 // names lists the names of the writes in state s, in plan order.
@@ -108,12 +156,23 @@ func (w *hostWork) names(s writeState) []string {
 	return out
 }
 
-// verbs returns how the writes of w are described: "created", "create" or "removed", "removal".
+// verbs returns how the writes of w are described: "created", "create" or "removed", "evacuation".
 func (w *hostWork) verbs() (done, noun string) {
 	if w.action == scale.ActionUp {
 		return "created", "create"
 	}
 	return "removed", "evacuation"
+}
+
+// dropReason is the answer's wording of why a write was dropped.
+func (w *hostWork) dropReason(why string) string {
+	switch {
+	case why == dropLeft:
+		return scale.ReasonLeftGroup
+	case w.action == scale.ActionUp:
+		return scale.ReasonClampedToMax
+	}
+	return scale.ReasonClampedToMin
 }
 
 // progress describes what the plan has done so far, for answers and steps.
@@ -126,6 +185,17 @@ func (w *hostWork) progress() string {
 	if p := w.names(writePending); len(p) > 0 {
 		parts = append(parts, fmt.Sprintf("%v not %s", p, done))
 	}
+	for _, why := range []string{dropLeft, dropBound} {
+		var names []string
+		for _, wr := range w.writes {
+			if wr.state == writeDropped && wr.dropped == why {
+				names = append(names, wr.name)
+			}
+		}
+		if len(names) > 0 {
+			parts = append(parts, fmt.Sprintf("%v not %s (%s)", names, done, w.dropReason(why)))
+		}
+	}
 	return strings.Join(parts, ", ")
 }
 
@@ -136,61 +206,141 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// markUnsent records a write that failed: when Cattle may have applied it, it is unsure until a listing tells.
-func markUnsent(in *intent, wr *hostWrite, err error) {
-	if !maybeApplied(err) {
-		return
-	}
-	wr.state = writeUnsure
+// writeFailed records a write that failed. One that was not sent stays pending; one Cattle may have applied is
+// unsure until a listing tells, and a create is not settled as not applied before notBefore.
+func (x *Executor) writeFailed(in *intent, wr *hostWrite, err error) {
 	what := "POST hosts " + wr.name
 	if in.hosts.action == scale.ActionDown {
 		what = fmt.Sprintf("host.evacuate of %s (%s)", wr.name, wr.id)
 	}
-	if noAnswer(err) {
-		in.entry.Step(what + " got no answer; the next host listing tells whether cattle applied it")
+	if notSent(err) {
+		in.entry.Step(fmt.Sprintf("%s was not sent (%v): nothing was applied", what, err))
 		return
 	}
-	in.entry.Step(fmt.Sprintf("%s failed (%v), maybe after a proxy forwarded it; the next host listing tells "+
+	if !maybeApplied(err) {
+		return
+	}
+	wr.state, wr.tried, wr.waitNoted = writeUnsure, true, false
+	wr.notBefore = x.now().Add(x.cattleTimeout)
+	if noAnswer(err) {
+		in.entry.Step(what + " got no answer; a host listing tells whether cattle applied it")
+		return
+	}
+	in.entry.Step(fmt.Sprintf("%s failed (%v), maybe after a proxy forwarded it; a host listing tells "+
 		"whether cattle applied it", what, err))
 }
 
-// maybeApplied reports whether a failed host write may still have been applied: no answer came back (see
-// noAnswer), or a retryable error status, which a proxy may answer after it forwarded the write. The listing
-// that settles it is exact, so erring on this side costs nothing.
-func maybeApplied(err error) bool { return noAnswer(err) || cattle.IsRetryable(err) }
-
-// removedState reports whether a host in state s is on its way out: an evacuation with deleteHost reached its
-// removal.
-func removedState(s string) bool {
-	switch s {
-	case "removing", "removed", "purging", "purged":
-		return true
-	}
-	return false
+// notSent reports whether a write failed before any of it left: the connection to Cattle (or to the proxy in
+// front of it) could not be made. The client wraps the dialer's *net.OpError ("dial": refused, unreachable, a
+// name that does not resolve) in its *cattle.TransportError. A timeout or cancellation during the dial is not
+// told apart from one after the request went out, and so counts as maybe sent.
+func notSent(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-// settleHostWrites settles the unsure writes of in from a fresh listing (hosts, and group the selected hosts
-// among them), records each settlement as a step, and drops the writes that would take the group beyond its
-// bound. final is set at shutdown, where nothing is sent again: an evacuation whose host shows no sign of it
-// stays unsure there.
-func (x *Executor) settleHostWrites(in *intent, hosts []cattle.Host, group []scale.Host, final bool) {
+// maybeApplied reports whether a failed host write may still have been applied: it was sent and no answer came
+// back (see noAnswer), or a 5xx answer, which a proxy may give after it forwarded the write or Cattle after it
+// stored part of it. Cattle's 4xx answers (409 and 429 included) refuse the write.
+func maybeApplied(err error) bool {
+	if notSent(err) {
+		return false
+	}
+	var apiErr *cattle.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Status >= http.StatusInternalServerError
+	}
+	return noAnswer(err)
+}
+
+// settleHostWrites settles the writes of in that may have reached Cattle from a fresh listing (hosts, and group
+// the selected hosts among them), records each settlement as a step, and drops the writes not sent that can no
+// longer go. final is set at shutdown, where nothing is sent again. It returns how long to wait before a listing
+// may settle the creates still unsure (zero when none is: the plan can go on).
+func (x *Executor) settleHostWrites(in *intent, hosts []cattle.Host, group []scale.Host, final bool) time.Duration {
+	if in.hosts.action == scale.ActionUp {
+		return x.settleCreates(in, hosts, group, final)
+	}
+	x.settleEvacuations(in, hosts, group, final)
+	return 0
+}
+
+// settleCreates settles the creates that may have reached Cattle by their markers; see settleHostWrites.
+func (x *Executor) settleCreates(in *intent, hosts []cattle.Host, group []scale.Host, final bool) time.Duration {
 	w := in.hosts
-	if w.action == scale.ActionUp {
-		for _, wr := range w.writes {
-			if wr.state != writeUnsure {
-				continue
-			}
-			if h := w.findCreated(hosts, wr.name); h != nil {
-				wr.state, wr.id = writeDone, h.ID
-				in.entry.Step(fmt.Sprintf("cattle lists %s (%s, %s): the create was applied", wr.name, h.ID, h.State))
-				continue
-			}
-			wr.state = writePending
-			in.entry.Step(fmt.Sprintf("cattle does not list %s: the create was not applied", wr.name))
+	now := x.now()
+	var wait time.Duration
+	for _, wr := range w.writes {
+		if wr.state != writeUnsure && (wr.state != writePending || !wr.tried) {
+			continue
 		}
-		x.boundHostWrites(in, len(group), in.scaleHost.Max-len(group))
+		if made := carrying(hosts, wr.marker); len(made) > 0 {
+			x.createApplied(in, wr, made)
+			continue
+		}
+		switch {
+		case wr.state == writePending:
+			// Settled as not applied before, and still not listed: it is sent again.
+		case final:
+			// The sender's retry would plan afresh, blind to this create should it land later: unknown, not
+			// "not applied", however long ago it failed.
+			in.entry.Step(fmt.Sprintf("cattle does not list %s (%s=%s), and the create that got no answer may "+
+				"still reach it: whether it was applied is unknown", wr.name, MarkerLabel, wr.marker))
+		case now.Before(wr.notBefore):
+			wait = max(wait, wr.notBefore.Sub(now))
+			if !wr.waitNoted {
+				wr.waitNoted = true
+				in.entry.Step(fmt.Sprintf("cattle does not list %s (%s=%s) yet; the create may still reach it, so it "+
+					"is settled one cattle request timeout (%s) after it failed, at %s", wr.name, MarkerLabel,
+					wr.marker, x.cattleTimeout, wr.notBefore.UTC().Format(time.RFC3339Nano)))
+			}
+		default:
+			wr.state = writePending
+			in.entry.Step(fmt.Sprintf("cattle does not list %s (%s=%s) one request timeout after it failed: the "+
+				"create was not applied", wr.name, MarkerLabel, wr.marker))
+		}
+	}
+	if wait > 0 {
+		return wait
+	}
+	x.boundHostWrites(in, len(group), in.scaleHost.Max-len(group), w.writes)
+	return 0
+}
+
+// createApplied settles a create whose marker the listing shows on made (oldest first).
+func (x *Executor) createApplied(in *intent, wr *hostWrite, made []cattle.Host) {
+	h := made[0]
+	wr.state, wr.id = writeDone, h.ID
+	in.entry.Step(fmt.Sprintf("cattle lists %s (%s, %s) carrying %s=%s: the create was applied", h.Hostname, h.ID,
+		h.State, MarkerLabel, wr.marker))
+	if len(made) == 1 {
 		return
 	}
+	ids := make([]string, 0, len(made))
+	for _, m := range made {
+		ids = append(ids, m.Hostname+" ("+m.ID+")")
+	}
+	in.entry.Step(fmt.Sprintf("cattle lists %d hosts carrying %s=%s: %v; the create of %s was applied more than "+
+		"once, remove the extra hosts", len(made), MarkerLabel, wr.marker, ids, wr.name))
+	x.log.WithFields(logFields(in.key, "scaleHost")).WithField("hosts", ids).
+		Error("a host create was applied more than once")
+}
+
+// carrying returns the listed hosts whose MarkerLabel is marker, in listing order.
+func carrying(hosts []cattle.Host, marker string) []cattle.Host {
+	var out []cattle.Host
+	for i := range hosts {
+		if marker != "" && hosts[i].Labels[MarkerLabel] == marker {
+			out = append(out, hosts[i])
+		}
+	}
+	return out
+}
+
+// settleEvacuations settles the evacuations of in by their hosts' membership of the group and drops those not
+// sent whose host left it; see settleHostWrites.
+func (x *Executor) settleEvacuations(in *intent, hosts []cattle.Host, group []scale.Host, final bool) {
+	w := in.hosts
 	byID := make(map[string]*cattle.Host, len(hosts))
 	for i := range hosts {
 		byID[hosts[i].ID] = &hosts[i]
@@ -204,56 +354,60 @@ func (x *Executor) settleHostWrites(in *intent, hosts []cattle.Host, group []sca
 			continue
 		}
 		h := byID[wr.id]
-		gone := h == nil || removedState(h.State)
 		shows := fmt.Sprintf("cattle no longer lists %s (%s)", wr.name, wr.id)
 		if h != nil {
 			shows = fmt.Sprintf("cattle shows %s (%s) %s", wr.name, wr.id, h.State)
+			if !inGroup[wr.id] && !scale.OutOfGroup(h.State) {
+				shows += " without the group's labels"
+			}
 		}
 		switch {
-		case wr.state == writePending && gone:
-			wr.state = writeDropped
-			in.entry.Step(shows + ": gone by other hands, not removed by this trigger")
-		case wr.state == writePending:
-		case gone || (h.State != wr.planState &&
-			(h.State == scale.HostStateDeactivating || h.State == scale.HostStateInactive)):
+		case !inGroup[wr.id] && !wr.tried:
+			wr.state, wr.dropped = writeDropped, dropLeft
+			in.entry.Step(shows + ": it left the group by other hands; not removed by this trigger")
+		case !inGroup[wr.id]:
+			wr.state = writeDone
+			in.entry.Step(shows + ": it left the group, so the evacuation was applied (or another client " +
+				"took the host out first)")
+		case !wr.tried:
+			// Never sent: it goes, unless the bound drops it.
+		case final && h.State != wr.planState &&
+			(h.State == scale.HostStateDeactivating || h.State == scale.HostStateInactive):
+			// Only at shutdown, where nothing can be sent again to make sure: the likely reading, though
+			// another client's deactivation would look the same.
 			wr.state = writeDone
 			in.entry.Step(shows + ": the evacuation was applied")
 		case final:
-			in.entry.Step(fmt.Sprintf("cattle still shows %s (%s) %s: whether the evacuation was applied is unknown",
-				wr.name, wr.id, h.State))
-		default:
+			wr.state = writeUnsure
+			in.entry.Step(shows + ": whether the evacuation was applied is unknown")
+		case wr.state == writeUnsure:
 			wr.state = writePending
-			in.entry.Step(fmt.Sprintf("cattle still shows %s (%s) %s: sending the evacuation again, to the same host "+
-				"(evacuating it twice removes it once, and no other)", wr.name, wr.id, h.State))
+			in.entry.Step(shows + ": sending the evacuation again, to the same host (an evacuation works from " +
+				"any state; evacuating a host twice removes it once, and no other)")
 		}
 	}
-	// Hosts whose evacuation is done may still be counted in the group (deactivating, inactive): they leave it.
+	// The hosts of evacuations that may have reached Cattle leave the group (a deactivating or inactive host is
+	// still counted): only the writes never sent can take it below min, and only they are dropped for it.
 	size := len(group)
+	var untried []*hostWrite
 	for _, wr := range w.writes {
-		if (wr.state == writeDone || wr.state == writeUnsure) && inGroup[wr.id] {
+		if wr.tried && inGroup[wr.id] {
 			size--
 		}
-	}
-	x.boundHostWrites(in, size, size-in.scaleHost.Min)
-}
-
-// findCreated returns the listed host that a create of hostname made: one with that hostname that was not
-// there when the plan was made.
-func (w *hostWork) findCreated(hosts []cattle.Host, hostname string) *cattle.Host {
-	for i := range hosts {
-		if strings.EqualFold(hosts[i].Hostname, hostname) && !w.before[hosts[i].ID] {
-			return &hosts[i]
+		if !wr.tried {
+			untried = append(untried, wr)
 		}
 	}
-	return nil
+	x.boundHostWrites(in, size, size-in.scaleHost.Min, untried)
 }
 
-// boundHostWrites drops the pending writes beyond room (the hosts the group can still gain or lose), the last
-// ones first, when another client changed the group since the plan was made; size is the group's size now.
-func (x *Executor) boundHostWrites(in *intent, size, room int) {
+// boundHostWrites drops the pending writes among candidates beyond room (the hosts the group can still gain or
+// lose), the last ones first, when another client changed the group since the plan was made; size is the
+// group's size now.
+func (x *Executor) boundHostWrites(in *intent, size, room int, candidates []*hostWrite) {
 	w := in.hosts
 	var pending []*hostWrite
-	for _, wr := range w.writes {
+	for _, wr := range candidates {
 		if wr.state == writePending {
 			pending = append(pending, wr)
 		}
@@ -264,7 +418,7 @@ func (x *Executor) boundHostWrites(in *intent, size, room int) {
 	room = max(room, 0)
 	var dropped []string
 	for _, wr := range pending[room:] {
-		wr.state = writeDropped
+		wr.state, wr.dropped = writeDropped, dropBound
 		dropped = append(dropped, wr.name)
 	}
 	bound := fmt.Sprintf("max %d", in.scaleHost.Max)
@@ -277,23 +431,43 @@ func (x *Executor) boundHostWrites(in *intent, size, room int) {
 }
 
 // hostDecision is the decision a finished plan answers: the planned one, its To moved by the writes actually
-// done, "clamped" when some were dropped and "none" when nothing was done.
+// done and its reason saying why writes were dropped ("none" when nothing was done).
 func (w *hostWork) hostDecision() scale.Decision {
 	d := w.decision
-	done := len(w.names(writeDone))
-	if len(w.names(writeDropped)) == 0 {
+	if w.count(writeDropped) == 0 {
 		return d
 	}
-	reason, none := scale.ReasonClampedToMax, scale.ReasonAtMax
+	done := w.count(writeDone)
 	d.To = d.From + done
 	if w.action == scale.ActionDown {
-		reason, none = scale.ReasonClampedToMin, scale.ReasonAtMin
 		d.To = d.From - done
 	}
-	if done == 0 {
-		return scale.Decision{Result: scale.ResultNone, From: d.From, To: d.From, Reason: none}
+	var reasons []string
+	if d.Reason != "" {
+		reasons = append(reasons, d.Reason)
 	}
-	d.Reason = reason
+	for _, wr := range w.writes {
+		if wr.state != writeDropped {
+			continue
+		}
+		r := w.dropReason(wr.dropped)
+		if done == 0 && r == scale.ReasonClampedToMax {
+			r = scale.ReasonAtMax
+		} else if done == 0 && r == scale.ReasonClampedToMin {
+			r = scale.ReasonAtMin
+		}
+		if !slices.Contains(reasons, r) {
+			reasons = append(reasons, r)
+		}
+	}
+	if done == 0 {
+		// A planned clamp is beside the point when nothing was done.
+		reasons = slices.DeleteFunc(reasons, func(r string) bool {
+			return r == scale.ReasonClampedToMax || r == scale.ReasonClampedToMin
+		})
+		return scale.Decision{Result: scale.ResultNone, From: d.From, To: d.From, Reason: strings.Join(reasons, "; ")}
+	}
+	d.Reason = strings.Join(reasons, "; ")
 	return d
 }
 
@@ -306,15 +480,24 @@ func (x *Executor) finishHostWork(in *intent) {
 	if d.Result != scale.ResultScaled {
 		outcome = OutcomeIgnored
 	}
-	if dropped := w.names(writeDropped); len(dropped) > 0 {
-		verb, _ := w.verbs()
-		in.entry.SetDecision(fmt.Sprintf("%s %v; %v not %s (%s)", verb, nonNil(done), dropped, verb, d.Reason))
+	if w.count(writeDropped) > 0 {
+		in.entry.SetDecision(w.progress())
 	}
 	verb, _ := w.verbs()
 	x.log.WithFields(logFields(in.key, "scaleHost")).WithField(verb, len(done)).Info("hosts " + verb)
 	in.hosts = nil
 	in.finish(outcome, nil, Answer{Status: http.StatusOK, Body: reply{
 		ExecutionID: in.entry.ID(), Decision: d, Target: in.key, Targets: done}})
+}
+
+// failureWording is how an answer introduces an error retrying cannot cure: Cattle's own refusal (an error
+// answer, or the client's refusal from the schema), or any other failure (an answer that did not decode, a
+// name that does not resolve, a template that left the group).
+func failureWording(err error) string {
+	if err != nil && !noAnswer(err) {
+		return "cattle refused the change"
+	}
+	return "the change failed"
 }
 
 // failHost ends a scaleHost intent on an error retrying cannot cure. When some of its writes were sent, the
@@ -325,16 +508,40 @@ func (x *Executor) failHost(in *intent, err error) {
 		x.failAll([]*intent{in}, err)
 		return
 	}
-	msg := fmt.Sprintf("cattle refused the change: %v; so far %s; not repeated", err, w.progress())
+	msg := fmt.Sprintf("%s: %v; so far %s; not repeated", failureWording(err), err, w.progress())
 	x.log.WithFields(logFields(in.key, "scaleHost")).WithError(err).Error("trigger failed part way")
 	x.finishHostPartial(in, err, msg)
+}
+
+// settleLater decides whether a scaleHost intent whose processing failed for good (err) is kept instead, for a
+// later listing to settle its unsure writes, and returns how long to wait for it (zero: fail it). It is kept at
+// most maxSettleTries times; each time a step says why.
+func (x *Executor) settleLater(in *intent, err error) time.Duration {
+	w := in.hosts
+	if w == nil || w.count(writeUnsure) == 0 || w.settleTries >= maxSettleTries {
+		return 0
+	}
+	w.settleTries++
+	in.entry.Step(fmt.Sprintf("%s: %v; so far %s; kept until a host listing settles the writes that may have "+
+		"been applied", failureWording(err), err, w.progress()))
+	wait := time.Duration(0)
+	now := x.now()
+	for _, wr := range w.writes {
+		if wr.state == writeUnsure {
+			wait = max(wait, wr.notBefore.Sub(now))
+		}
+	}
+	if wait <= 0 {
+		wait = waitGuard
+	}
+	return wait
 }
 
 // finishHostPartial ends a plan that did not complete with a 200 "failed" answer saying what it did.
 func (x *Executor) finishHostPartial(in *intent, err error, msg string) {
 	w := in.hosts
 	d := w.decision
-	done := len(w.names(writeDone))
+	done := w.count(writeDone)
 	d.Result, d.Reason, d.To = "failed", "", d.From+done
 	if w.action == scale.ActionDown {
 		d.To = d.From - done
@@ -345,12 +552,8 @@ func (x *Executor) finishHostPartial(in *intent, err error, msg string) {
 		Target: in.key, Message: msg, Decision: d, Targets: w.names(writeDone)}})
 }
 
-// keepHostWork reports whether GiveUp must keep in rather than answer "retry later": some of its writes were
-// sent, so the sender's retry would apply them a second time. It records why as a step.
-func keepHostWork(in *intent, err error) bool {
-	if !in.hosts.sent() {
-		return false
-	}
+// noteHostWorkKept records on a scaleHost intent with writes sent that GiveUp keeps it although Cattle kept
+// failing (err): the sender's retry would apply its writes a second time.
+func noteHostWorkKept(in *intent, err error) {
 	in.entry.Step(fmt.Sprintf("cattle kept failing: %v; so far %s; kept until cattle answers", err, in.hosts.progress()))
-	return true
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,9 +21,9 @@ import (
 )
 
 // Host writes that get no answer, driven step by step against a fake Cattle that applies (or not) each write
-// and then fails it as a lost answer would: every retry settles them from the listing, so a trigger creates
-// or removes exactly the hosts of its plan, once each; GiveUp and Close never answer "send again" once
-// something may have changed.
+// and then fails it as a lost answer would, on a fake clock: every retry settles them from the listing, so a
+// trigger creates or removes exactly the hosts of its plan, once each; GiveUp and Close never answer "send
+// again" once something may have changed.
 
 // Faults of the fake's next host writes.
 const (
@@ -31,9 +33,16 @@ const (
 	faultCut      = "cut"       // not applied; the connection breaks
 	faultRejected = "rejected"  // not applied; cattle answers 422
 	faultQuiet    = "lost-slow" // evacuation applied but its host shows nothing yet; the answer is lost
+	faultRefused  = "refused"   // not applied; the connection is refused, nothing is sent
+	faultLate     = "late"      // create applied only after the next listing (held by a proxy); the answer is lost
+	faultBadBody  = "bad-body"  // applied; the 2xx answer does not decode (not retryable)
+	faultNoDNS    = "no-dns"    // not applied; cattle's name does not resolve (not retryable)
 )
 
-// hostCattle is a fake Cattle holding hosts, plus the executor's cache and queue.
+// testCattleTimeout is the Cattle request timeout the fixture's executor is told.
+const testCattleTimeout = 10 * time.Second
+
+// hostCattle is a fake Cattle holding hosts, plus the executor's cache, queue and clock.
 type hostCattle struct {
 	mu        sync.Mutex
 	hosts     []cattle.Host
@@ -42,10 +51,15 @@ type hostCattle struct {
 	faults    []string
 	creates   []string
 	evacuated []string
+	// late is a create that lands after the next listing (faultLate).
+	late *cattle.Host
+	// delays are the delayed re-adds of the group's key.
+	delays []time.Duration
+	clock  time.Time
 }
 
 func newHostCattle() *hostCattle {
-	c := &hostCattle{}
+	c := &hostCattle{clock: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
 	c.add("worker-01", "amazonec2", "active", workers())
 	c.add("worker-02", "amazonec2", "active", workers())
 	c.add("custom-01", "", "active", workers())
@@ -54,14 +68,34 @@ func newHostCattle() *hostCattle {
 
 // add stores a host created after every other one and returns its id.
 func (c *hostCattle) add(hostname, driver, state string, labels map[string]string) string {
+	h := c.newHost(hostname, driver, state, labels)
+	c.hosts = append(c.hosts, h)
+	return h.ID
+}
+
+// newHost makes a host with the next id, without storing it.
+func (c *hostCattle) newHost(hostname, driver, state string, labels map[string]string) cattle.Host {
 	c.next++
 	h := cattle.Host{Hostname: hostname, Driver: driver, Labels: labels}
 	h.ID, h.State, h.CreatedTS = "1h"+strconv.Itoa(c.next), state, int64(1000*c.next)
 	if driver != "" {
 		h.DriverConfigs = map[string]json.RawMessage{driver + "Config": json.RawMessage(`{"region":"us-west-2"}`)}
 	}
-	c.hosts = append(c.hosts, h)
-	return h.ID
+	return h
+}
+
+// now is the executor's clock.
+func (c *hostCattle) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clock
+}
+
+// advance moves the clock on.
+func (c *hostCattle) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.clock = c.clock.Add(d)
 }
 
 func (c *hostCattle) fault() string {
@@ -84,8 +118,26 @@ func faultErr(f string) error {
 		return &cattle.TransportError{Method: http.MethodPost, URL: "http://cattle/v2-beta", Err: syscall.ECONNRESET}
 	case faultRejected:
 		return &cattle.APIError{Status: http.StatusUnprocessableEntity, Code: "InvalidOption"}
+	case faultRefused:
+		// What the client returns when the dial fails (cattle.Client.transportError unwraps the *url.Error).
+		return &cattle.TransportError{Method: http.MethodPost, URL: "http://cattle/v2-beta", Err: &net.OpError{
+			Op: "dial", Net: "tcp", Err: &os.SyscallError{Syscall: "connect", Err: syscall.ECONNREFUSED}}}
+	case faultLate:
+		return &cattle.TransportError{Method: http.MethodPost, URL: "http://cattle/v2-beta",
+			Err: fmt.Errorf("no response within 10s: %w", context.DeadlineExceeded)}
+	case faultBadBody:
+		return fmt.Errorf("create host: decode response of POST http://cattle/v2-beta/hosts: %w",
+			&json.SyntaxError{Offset: 1})
+	case faultNoDNS:
+		return &cattle.TransportError{Method: http.MethodPost, URL: "http://cattle/v2-beta", Err: &net.OpError{
+			Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "cattle", IsNotFound: true}}}
 	}
 	return nil
+}
+
+// notApplied reports whether a write with fault f fails before Cattle applies it.
+func notApplied(f string) bool {
+	return f == faultCut || f == faultRejected || f == faultRefused || f == faultNoDNS
 }
 
 func (c *hostCattle) ListHosts(context.Context, cattle.ListOptions) ([]cattle.Host, error) {
@@ -99,6 +151,10 @@ func (c *hostCattle) ListHosts(context.Context, cattle.ListOptions) ([]cattle.Ho
 		if h.State != "purged" {
 			out = append(out, h)
 		}
+	}
+	if c.late != nil {
+		// The held create lands just after this listing was answered.
+		c.hosts, c.late = append(c.hosts, *c.late), nil
 	}
 	return out, nil
 }
@@ -130,11 +186,16 @@ func (c *hostCattle) CreateHost(_ context.Context, input any) (*cattle.Host, err
 		return nil, fmt.Errorf("create input without labels: %v", m)
 	}
 	f := c.fault()
-	if f == faultCut || f == faultRejected {
+	if notApplied(f) {
+		return nil, faultErr(f)
+	}
+	c.creates = append(c.creates, hostname)
+	if f == faultLate {
+		h := c.newHost(hostname, "amazonec2", "provisioning", labels)
+		c.late = &h
 		return nil, faultErr(f)
 	}
 	c.add(hostname, "amazonec2", "provisioning", labels)
-	c.creates = append(c.creates, hostname)
 	if err := faultErr(f); err != nil {
 		return nil, err
 	}
@@ -146,7 +207,7 @@ func (c *hostCattle) CreateExternalHostEvent(_ context.Context, ev cattle.Extern
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f := c.fault()
-	if f == faultCut || f == faultRejected {
+	if notApplied(f) {
 		return nil, faultErr(f)
 	}
 	c.evacuated = append(c.evacuated, ev.HostID)
@@ -177,7 +238,19 @@ func (c *hostCattle) ServicesWithRepository(string) []*cattle.Service { return n
 func (c *hostCattle) InstancesOfService(string) []*cattle.Instance    { return nil }
 func (c *hostCattle) Receiver(string) (*cattle.GenericObject, bool)   { return nil, false }
 func (c *hostCattle) Add(string)                                      {}
-func (c *hostCattle) AddAfter(string, time.Duration)                  {}
+
+func (c *hostCattle) AddAfter(_ string, d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.delays = append(c.delays, d)
+}
+
+// requeued returns the delayed re-adds of the group's key so far.
+func (c *hostCattle) requeued() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.delays)
+}
 
 // set changes the fake under its lock.
 func (c *hostCattle) set(f func(c *hostCattle)) {
@@ -211,6 +284,30 @@ func (c *hostCattle) idOf(hostname string) string {
 	return ""
 }
 
+// named returns copies of the hosts called hostname, in creation order.
+func (c *hostCattle) named(hostname string) []cattle.Host {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []cattle.Host
+	for _, h := range c.hosts {
+		if h.Hostname == hostname {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// setHost changes the host with id under the fake's lock.
+func (c *hostCattle) setHost(id string, f func(h *cattle.Host)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.hosts {
+		if c.hosts[i].ID == id {
+			f(&c.hosts[i])
+		}
+	}
+}
+
 // workers is the selector of the fake's group.
 func workers() map[string]string { return map[string]string{"pool": "workers"} }
 
@@ -225,7 +322,8 @@ type hostFixture struct {
 func newHostFixture(t *testing.T) *hostFixture {
 	t.Helper()
 	c := newHostCattle()
-	x, err := New(Options{Cattle: c, Cache: c, Queue: c, Router: events.NewRouter(events.RouterOptions{})})
+	x, err := New(Options{Cattle: c, Cache: c, Queue: c, Router: events.NewRouter(events.RouterOptions{}),
+		CattleTimeout: testCattleTimeout, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +343,12 @@ func hostDown(amount, lo int) scale.HostRequest {
 func (f *hostFixture) trigger(req scale.HostRequest) *intent {
 	in := newIntent(f.key, f.x.history.Start("r1", "workers", "scaleHost", time.Now()))
 	in.scaleHost = &req
-	f.x.book.putBack(f.key, []*intent{in})
+	if err := f.x.book.park(in); err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.x.book.file(in.entry.ID()); err != nil {
+		f.t.Fatal(err)
+	}
 	return in
 }
 
@@ -282,13 +385,20 @@ func recordHasStep(r Record, s string) bool {
 	return slices.ContainsFunc(r.Steps, func(st Step) bool { return strings.Contains(st.Message, s) })
 }
 
-// An unanswered create is settled by the next listing: applied (its answer lost, or a proxy's 502 after it
-// forwarded it) → not sent again; not applied → sent again once. Either way one host is created.
+// An unanswered create is settled by a listing: applied (its answer lost, or a proxy's 502 after it forwarded
+// it) → not sent again; not listed after a broken connection → not applied only once a request timeout has
+// passed since it failed (until then the trigger waits, re-queued), then sent again once; refused connection →
+// nothing was sent, planned again at once. Either way one host is created.
 func TestScaleHostUnansweredCreateSettled(t *testing.T) {
-	for _, tc := range []struct{ fault, sentStep, settled string }{
-		{faultLost, "got no answer", "the create was applied"},
-		{faultBadGate, "maybe after a proxy forwarded it", "the create was applied"},
-		{faultCut, "got no answer", "the create was not applied"},
+	for _, tc := range []struct {
+		fault, sentStep, settled string
+		// waits: the first retry finds nothing and must wait for the request timeout to pass.
+		waits bool
+	}{
+		{faultLost, "got no answer", "the create was applied", false},
+		{faultBadGate, "maybe after a proxy forwarded it", "the create was applied", false},
+		{faultCut, "got no answer", "the create was not applied", true},
+		{faultRefused, "was not sent (", "", false},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			f := newHostFixture(t)
@@ -299,6 +409,19 @@ func TestScaleHostUnansweredCreateSettled(t *testing.T) {
 			}
 			if _, ok := answered(in); ok {
 				t.Fatal("answered while its create is unsettled")
+			}
+			if tc.waits {
+				if err := f.process(); err != nil {
+					t.Fatalf("retry within the request timeout: %v", err)
+				}
+				if _, ok := answered(in); ok || len(f.c.createdNames()) != 0 {
+					t.Fatalf("the retry within the request timeout answered or created %v: it must wait",
+						f.c.createdNames())
+				}
+				if d := f.c.requeued(); len(d) != 1 || d[0] <= 0 || d[0] > testCattleTimeout {
+					t.Fatalf("delayed re-adds %v, want one within the request timeout", d)
+				}
+				f.c.advance(testCattleTimeout)
 			}
 			if err := f.process(); err != nil {
 				t.Fatalf("retry: %v", err)
@@ -315,7 +438,90 @@ func TestScaleHostUnansweredCreateSettled(t *testing.T) {
 			if rec.Outcome != OutcomeDone || !recordHasStep(rec, tc.sentStep) || !recordHasStep(rec, tc.settled) {
 				t.Errorf("record %+v, want done with steps %q and %q", rec, tc.sentStep, tc.settled)
 			}
+			hosts := f.c.named("worker-03")
+			if len(hosts) != 1 || !strings.HasPrefix(hosts[0].Labels[MarkerLabel], "r1/"+rec.ID+"/") {
+				t.Errorf("worker-03: %+v, want one host carrying %s r1/%s/...", hosts, MarkerLabel, rec.ID)
+			}
 		})
+	}
+}
+
+// A create held (by a proxy, or Cattle itself) past our timeout lands after the retry's listing: the retry must
+// not take "not listed" for "not applied" (that sent it again: two hosts named worker-03). It waits, and a
+// later listing finds it by its marker: one host.
+// A trigger filed behind it waits too, and is planned from a listing that shows the late host.
+func TestScaleHostLateCreateAppliedOnce(t *testing.T) {
+	f := newHostFixture(t)
+	f.c.set(func(c *hostCattle) { c.faults = []string{faultLate} })
+	in := f.trigger(hostUp(1, 10))
+	if err := f.process(); err == nil {
+		t.Fatal("first processing did not fail")
+	}
+	next := f.trigger(hostUp(1, 10))
+	if err := f.process(); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if _, ok := answered(in); ok {
+		t.Fatal("answered while the create may still land")
+	}
+	if _, ok := answered(next); ok || f.x.Waiting() != 2 {
+		t.Fatalf("%d triggers waiting, want both: the next one is planned after the late create is settled",
+			f.x.Waiting())
+	}
+	if got := f.c.createdNames(); !slices.Equal(got, []string{"worker-03"}) {
+		t.Fatalf("cattle created %v after the retry, want worker-03 once (the held create only)", got)
+	}
+	if d := f.c.requeued(); len(d) != 1 || d[0] <= 0 || d[0] > testCattleTimeout {
+		t.Fatalf("delayed re-adds %v, want one within the request timeout", d)
+	}
+	f.c.advance(testCattleTimeout)
+	if err := f.process(); err != nil {
+		t.Fatalf("second retry: %v", err)
+	}
+	r := f.mustAnswer(in)
+	if r.From != 3 || r.To != 4 || !slices.Equal(r.Targets, []string{"worker-03"}) {
+		t.Errorf("answer %+v, want 3 → 4 creating worker-03", r)
+	}
+	if got := f.c.named("worker-03"); len(got) != 1 {
+		t.Errorf("cattle has %d hosts named worker-03, want 1", len(got))
+	}
+	if r := f.mustAnswer(next); r.From != 4 || r.To != 5 || !slices.Equal(r.Targets, []string{"worker-04"}) {
+		t.Errorf("next trigger's answer %+v, want 4 → 5 creating worker-04", r)
+	}
+	if rec := in.entry.Snapshot(); !recordHasStep(rec, "the create may still reach it") ||
+		!recordHasStep(rec, "the create was applied") {
+		t.Errorf("record %+v, want steps saying it waited and found the create applied", rec)
+	}
+}
+
+// A create whose 2xx answer does not decode (not retryable) may have been applied: the trigger is kept for a
+// listing to settle it, not failed with "cattle refused the change".
+func TestScaleHostUndecodableAnswerSettled(t *testing.T) {
+	f := newHostFixture(t)
+	f.c.set(func(c *hostCattle) { c.faults = []string{faultBadBody} })
+	in := f.trigger(hostUp(1, 10))
+	if err := f.process(); err != nil {
+		t.Fatalf("first processing: %v, want the trigger kept without an error", err)
+	}
+	if a, ok := answered(in); ok {
+		t.Fatalf("answered %+v while its create is unsettled", a)
+	}
+	if d := f.c.requeued(); len(d) != 1 || d[0] <= 0 {
+		t.Fatalf("delayed re-adds %v, want one", d)
+	}
+	if err := f.process(); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	r := f.mustAnswer(in)
+	if r.Result != scale.ResultScaled || r.To != 4 || !slices.Equal(r.Targets, []string{"worker-03"}) {
+		t.Errorf("answer %+v, want scaled 3 → 4 creating worker-03", r)
+	}
+	if got := f.c.createdNames(); !slices.Equal(got, []string{"worker-03"}) {
+		t.Errorf("cattle created %v, want worker-03 once", got)
+	}
+	if rec := in.entry.Snapshot(); !recordHasStep(rec, "kept until a host listing settles") ||
+		recordHasStep(rec, "refused") {
+		t.Errorf("record %+v, want a step saying it was kept, and no refusal", rec)
 	}
 }
 
@@ -444,41 +650,67 @@ func TestScaleHostGiveUpKeepsSentWrites(t *testing.T) {
 	}
 }
 
-// A refusal part way ends the trigger as failed, saying which hosts it did create.
-func TestScaleHostRefusedPartWay(t *testing.T) {
-	f := newHostFixture(t)
-	f.c.set(func(c *hostCattle) { c.faults = []string{faultNone, faultRejected} })
-	in := f.trigger(hostUp(2, 10))
-	if err := f.process(); err != nil {
-		t.Fatalf("processing: %v", err)
-	}
-	r := f.mustAnswer(in)
-	if r.Result != "failed" || r.To != 4 || !slices.Equal(r.Targets, []string{"worker-03"}) ||
-		!strings.Contains(r.Message, "created [worker-03]") || !strings.Contains(r.Message, "[worker-04] not created") {
-		t.Errorf("answer %+v, want failed naming worker-03 created and worker-04 not", r)
+// A failure retrying cannot cure, part way, ends the trigger as failed, saying which hosts it did create and
+// what failed: Cattle's refusal, or another failure (a name that does not resolve), each in its own words.
+func TestScaleHostFailedPartWay(t *testing.T) {
+	for _, tc := range []struct{ fault, wording, not string }{
+		{faultRejected, "cattle refused the change: cattle api status 422", "the change failed"},
+		{faultNoDNS, "the change failed: POST", "refused"},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			f := newHostFixture(t)
+			f.c.set(func(c *hostCattle) { c.faults = []string{faultNone, tc.fault} })
+			in := f.trigger(hostUp(2, 10))
+			if err := f.process(); err != nil {
+				t.Fatalf("processing: %v", err)
+			}
+			r := f.mustAnswer(in)
+			if r.Result != "failed" || r.To != 4 || !slices.Equal(r.Targets, []string{"worker-03"}) ||
+				!strings.Contains(r.Message, "created [worker-03]") ||
+				!strings.Contains(r.Message, "[worker-04] not created") {
+				t.Errorf("answer %+v, want failed naming worker-03 created and worker-04 not", r)
+			}
+			if !strings.HasPrefix(r.Message, tc.wording) || strings.Contains(r.Message, tc.not) {
+				t.Errorf("answer message %q, want it to start %q and not say %q", r.Message, tc.wording, tc.not)
+			}
+		})
 	}
 }
 
 // Close settles the writes sent with one listing: applied → done; nothing applied → 503 (send again is safe);
-// part applied or unknown → a 200 "failed" that says so, never a 503.
+// part applied or unknown → a 200 "failed" that says so, never a 503. Only a refused connection proves a
+// create not applied there: one that timed out or broke may land after the listing (late), however long ago
+// it failed.
 func TestScaleHostCloseSettles(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		req     scale.HostRequest
 		faults  []string
 		listErr error
-		status  int
-		result  string
-		message []string
+		// advance moves the clock on before Close; deactivate sets the evacuated host deactivating.
+		advance    time.Duration
+		deactivate bool
+		status     int
+		result     string
+		message    []string
 	}{
 		{name: "applied", req: hostUp(1, 10), faults: []string{faultLost}, status: http.StatusOK, result: "scaled"},
-		{name: "not applied", req: hostUp(1, 10), faults: []string{faultCut}, status: http.StatusServiceUnavailable},
-		{name: "part applied", req: hostUp(2, 10), faults: []string{faultNone, faultCut}, status: http.StatusOK,
+		{name: "not sent", req: hostUp(1, 10), faults: []string{faultRefused}, status: http.StatusServiceUnavailable},
+		{name: "part applied", req: hostUp(2, 10), faults: []string{faultNone, faultRefused}, status: http.StatusOK,
 			result: "failed", message: []string{"created [worker-03]", "[worker-04] not created"}},
+		{name: "lands after the listing", req: hostUp(1, 10), faults: []string{faultLate}, status: http.StatusOK,
+			result: "failed", message: []string{"[worker-03] unknown", "check the group"}},
+		{name: "broken, not listed", req: hostUp(1, 10), faults: []string{faultCut}, status: http.StatusOK,
+			result: "failed", message: []string{"[worker-03] unknown", "check the group"}},
+		{name: "broken, not listed a timeout later", req: hostUp(1, 10), faults: []string{faultCut},
+			advance: 2 * testCattleTimeout, status: http.StatusOK, result: "failed",
+			message: []string{"[worker-03] unknown", "check the group"}},
 		{name: "listing fails", req: hostUp(1, 10), faults: []string{faultLost}, listErr: &cattle.APIError{Status: 503},
 			status: http.StatusOK, result: "failed", message: []string{"[worker-03] unknown"}},
 		{name: "evacuation not visible", req: hostDown(1, 1), faults: []string{faultQuiet}, status: http.StatusOK,
 			result: "failed", message: []string{"[custom-01] unknown"}},
+		{name: "evacuated host deactivating", req: hostDown(1, 1), faults: []string{faultQuiet}, deactivate: true,
+			status: http.StatusOK, result: "scaled"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHostFixture(t)
@@ -487,6 +719,10 @@ func TestScaleHostCloseSettles(t *testing.T) {
 			if err := f.process(); err == nil {
 				t.Fatal("processing did not fail")
 			}
+			if tc.deactivate {
+				f.c.setHost(f.c.idOf("custom-01"), func(h *cattle.Host) { h.State = scale.HostStateDeactivating })
+			}
+			f.c.advance(tc.advance)
 			f.c.set(func(c *hostCattle) { c.listErr = tc.listErr })
 			f.x.Close(context.Background())
 			a, ok := answered(in)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"time"
 
@@ -23,28 +24,41 @@ var hostCloneFields = []string{
 
 // applyScaleHost executes the scaleHost triggers waiting on one host group, one after the other, each from a
 // fresh host listing (hosts come and go through Cattle, so the cache may lag our own creates and removals). A
-// trigger whose writes were sent keeps its plan across retries: the listing settles them (hostsettle.go).
+// trigger whose writes may have reached Cattle keeps its plan across retries: the listing settles them
+// (hostsettle.go). While one cannot be settled yet, that trigger and those after it wait: each is planned from
+// a listing that shows the work of the ones before.
 func (x *Executor) applyScaleHost(ctx context.Context, key string, batch []*intent) error {
 	for i, in := range batch {
 		in.entry.Running()
-		if err := x.scaleHostOnce(ctx, in); err != nil {
+		wait, err := x.scaleHostOnce(ctx, in)
+		if err != nil {
 			// A call cut by shutdown is not a refusal: Close answers (and settles) what is put back.
 			if cattle.IsRetryable(err) || ctx.Err() != nil {
 				return x.retryOrFail(ctx, key, batch[i:], err)
 			}
-			x.failHost(in, err)
+			if wait = x.settleLater(in, err); wait == 0 {
+				x.failHost(in, err)
+				continue
+			}
+		}
+		if wait > 0 {
+			x.book.putBack(key, batch[i:])
+			x.queue.AddAfter(key, wait)
+			return nil
 		}
 	}
 	return nil
 }
 
-func (x *Executor) scaleHostOnce(ctx context.Context, in *intent) error {
+// scaleHostOnce lists the hosts, plans the trigger (or settles its plan's writes) and sends what is still to
+// do. It returns how long to wait when writes cannot be settled yet.
+func (x *Executor) scaleHostOnce(ctx context.Context, in *intent) (time.Duration, error) {
 	req := *in.scaleHost
 	start := time.Now()
 	hosts, err := x.cattle.ListHosts(ctx, cattle.ListOptions{Sort: "created"})
 	recordCall([]*Entry{in.entry}, http.MethodGet, "hosts", start, err)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	group := scale.Group(planHosts(hosts), req.Selector)
 	if in.hosts != nil && !in.hosts.sent() {
@@ -52,19 +66,21 @@ func (x *Executor) scaleHostOnce(ctx context.Context, in *intent) error {
 		in.hosts = nil
 	}
 	if in.hosts != nil {
-		x.settleHostWrites(in, hosts, group, false)
-	} else if !x.planScaleHost(in, hosts, group, req) {
-		return nil
+		if wait := x.settleHostWrites(in, hosts, group, false); wait > 0 {
+			return wait, nil
+		}
+	} else if !x.planScaleHost(in, group, req) {
+		return 0, nil
 	}
 	if req.Action == scale.ActionUp {
-		return x.createHosts(ctx, in, group)
+		return 0, x.createHosts(ctx, in, group)
 	}
-	return x.evacuateHosts(ctx, in)
+	return 0, x.evacuateHosts(ctx, in)
 }
 
 // planScaleHost plans a trigger from a listing and fixes the plan on the intent; it answers the trigger and
 // returns false when there is nothing to do.
-func (x *Executor) planScaleHost(in *intent, hosts []cattle.Host, group []scale.Host, req scale.HostRequest) bool {
+func (x *Executor) planScaleHost(in *intent, group []scale.Host, req scale.HostRequest) bool {
 	var (
 		decision scale.Decision
 		work     *hostWork
@@ -74,7 +90,10 @@ func (x *Executor) planScaleHost(in *intent, hosts []cattle.Host, group []scale.
 	if req.Action == scale.ActionUp {
 		var plan scale.HostUpPlan
 		plan, err = scale.PlanHostScaleUp(group, req)
-		decision, work = plan.Decision, newUpWork(plan, hosts)
+		receiverID, planned := in.entry.Snapshot().ReceiverID, x.now()
+		decision, work = plan.Decision, newUpWork(plan, func(n int) string {
+			return hostMarker(receiverID, in.entry.ID(), planned, n)
+		})
 		desc = fmt.Sprintf("clone %s as %v", plan.Template.ID, plan.Hostnames)
 	} else {
 		var plan scale.HostDownPlan
@@ -99,23 +118,19 @@ func (x *Executor) planScaleHost(in *intent, hosts []cattle.Host, group []scale.
 // createHosts sends the creates of a scale-up plan that are still to do, then answers the trigger.
 func (x *Executor) createHosts(ctx context.Context, in *intent, group []scale.Host) error {
 	w := in.hosts
-	if len(w.names(writePending)) == 0 {
+	if w.count(writePending) == 0 {
 		x.finishHostWork(in)
 		return nil
 	}
 	if !hasHost(group, w.templateID) {
-		// The template left the group since the plan was made: clone the group's oldest clonable host instead.
+		// The template left the group since the plan was made: clone the one the planner would pick now, with
+		// the labels it would give its clones.
 		old := w.templateID
-		w.templateID = ""
-		for _, h := range group {
-			if h.Clonable() {
-				w.templateID = h.ID
-				break
-			}
-		}
-		if w.templateID == "" {
+		t, ok := scale.Template(group)
+		if !ok {
 			return fmt.Errorf("template host %s left the group and no other host can be cloned", old)
 		}
+		w.templateID, w.labels = t.ID, scale.CloneLabels(t.Labels, in.scaleHost.Selector)
 		in.entry.Step(fmt.Sprintf("template host %s left the group: cloning %s instead", old, w.templateID))
 	}
 	start := time.Now()
@@ -128,7 +143,12 @@ func (x *Executor) createHosts(ctx context.Context, in *intent, group []scale.Ho
 		if wr.state != writePending {
 			continue
 		}
-		input, err := cloneInput(template, wr.name, w.labels)
+		labels := maps.Clone(w.labels)
+		if labels == nil {
+			labels = make(map[string]string, 1)
+		}
+		labels[MarkerLabel] = wr.marker
+		input, err := cloneInput(template, wr.name, labels)
 		if err != nil {
 			return err
 		}
@@ -136,11 +156,11 @@ func (x *Executor) createHosts(ctx context.Context, in *intent, group []scale.Ho
 		h, err := x.cattle.CreateHost(ctx, input)
 		recordCall([]*Entry{in.entry}, http.MethodPost, "hosts ("+wr.name+")", start, err)
 		if err != nil {
-			// Hosts created so far stay; the retry settles this one from its listing and creates the rest.
-			markUnsent(in, wr, err)
+			// Hosts created so far stay; a retry settles this one from its listing and creates the rest.
+			x.writeFailed(in, wr, err)
 			return err
 		}
-		wr.state, wr.id = writeDone, h.ID
+		wr.state, wr.id, wr.tried = writeDone, h.ID, true
 	}
 	x.finishHostWork(in)
 	return nil
@@ -158,10 +178,10 @@ func (x *Executor) evacuateHosts(ctx context.Context, in *intent) error {
 			EventType: "host.evacuate", HostID: wr.id, DeleteHost: true})
 		recordCall([]*Entry{in.entry}, http.MethodPost, "externalhostevents (host.evacuate "+wr.id+")", start, err)
 		if err != nil {
-			markUnsent(in, wr, err)
+			x.writeFailed(in, wr, err)
 			return err
 		}
-		wr.state = writeDone
+		wr.state, wr.tried = writeDone, true
 	}
 	x.finishHostWork(in)
 	return nil
@@ -193,7 +213,7 @@ func planHosts(hosts []cattle.Host) []scale.Host {
 }
 
 // cloneInput is the host-create body of a clone: the template's driver config and engine settings, a new
-// hostname, no name (Cattle shows the hostname), and the group's labels.
+// hostname, no name (Cattle shows the hostname), and labels: the group's, plus the write's marker.
 func cloneInput(template *cattle.Host, hostname string, labels map[string]string) (map[string]any, error) {
 	raw, err := json.Marshal(template)
 	if err != nil {

@@ -175,14 +175,15 @@ func (x *Executor) retryOrFail(ctx context.Context, key string, batch []*intent,
 	return nil
 }
 
-// failAll ends a batch with a permanent failure (Cattle refused the change; repeating it cannot help). The sender
-// gets a 200 whose body says "failed" and why: a 5xx would make Alertmanager or a registry retry in vain, and a
-// 4xx would blame its input. The execution record and the error log carry the failure.
+// failAll ends a batch with a permanent failure (Cattle refused the change, or it failed in a way repeating
+// cannot help; failureWording says which). The sender gets a 200 whose body says "failed" and why: a 5xx would
+// make Alertmanager or a registry retry in vain, and a 4xx would blame its input. The execution record and the
+// error log carry the failure.
 func (x *Executor) failAll(batch []*intent, err error) {
 	for _, in := range batch {
 		x.log.WithFields(logFields(in.key, in.entry.Snapshot().Driver)).WithError(err).Error("trigger failed")
 		in.finish(OutcomeFailed, err, Answer{Status: http.StatusOK, Body: reply{
-			ExecutionID: in.entry.ID(), Target: in.key, Message: "cattle refused the change: " + err.Error(),
+			ExecutionID: in.entry.ID(), Target: in.key, Message: failureWording(err) + ": " + err.Error(),
 			Decision: scale.Decision{Result: "failed"},
 		}})
 	}

@@ -24,7 +24,8 @@ import (
 //   - a scaleHost trigger with host writes sent is settled with one host listing (shared by all of them):
 //     one whose writes all turn out applied is answered as done, one of which nothing was applied 503; the
 //     others get a 200 "failed" saying which hosts changed, which did not and which may have, since sending
-//     the trigger again would apply what was applied a second time (hostsettle.go);
+//     the trigger again would apply what was applied a second time (hostsettle.go). A create that got no
+//     answer (other than a refused connection) may still arrive: not listed, it is unknown, not "not applied";
 //   - every other waiting trigger was not executed: 503, send it again;
 //   - a push still waiting for its service (its sender was answered 202 long ago) ends as failed, not started.
 //
@@ -108,7 +109,7 @@ func (x *Executor) settleHostsAtClose(ctx context.Context, batch []*intent) {
 		}
 		x.settleHostWrites(in, hosts, scale.Group(planHosts(hosts), in.scaleHost.Selector), true)
 		w := in.hosts
-		done, unsure, pending := len(w.names(writeDone)), len(w.names(writeUnsure)), len(w.names(writePending))
+		done, unsure, pending := w.count(writeDone), w.count(writeUnsure), w.count(writePending)
 		switch {
 		case unsure == 0 && pending == 0:
 			x.finishHostWork(in)

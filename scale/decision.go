@@ -41,6 +41,9 @@ const (
 	ReasonClampedToMax = "clamped to max"
 	ReasonClampedToMin = "clamped to min"
 	ReasonCoolingDown  = "cooling down"
+	// ReasonLeftGroup: a host a scale-down planned to remove left the group by other hands (removed, in error or
+	// relabelled) before its removal was sent.
+	ReasonLeftGroup = "left the group by other hands"
 )
 
 // Decision is the answer to one trigger: what it changed (From → To) or why it changed nothing. It is shaped to

@@ -23,6 +23,10 @@ var outOfGroup = map[string]bool{
 	HostStateError: true, "erroring": true, "removing": true, "removed": true, "purging": true, "purged": true,
 }
 
+// OutOfGroup reports whether a host in state s is left out of its group whatever its labels (see Group): in
+// error or on the way to it, or being or already removed.
+func OutOfGroup(state string) bool { return outOfGroup[state] }
+
 // Host is a machine of a host group as the planners see it.
 type Host struct {
 	ID       string

@@ -125,3 +125,17 @@ func TestGroupOrdersEqualTimesByNumericID(t *testing.T) {
 		t.Fatalf("Group = %v, want [1h9 1h10]", got)
 	}
 }
+
+// OutOfGroup is Group's state rule: a host in one of these states is never counted, whatever its labels.
+func TestOutOfGroup(t *testing.T) {
+	for _, s := range []string{"error", "erroring", "removing", "removed", "purging", "purged"} {
+		if !OutOfGroup(s) || Group([]Host{host("1h1", "", "w1", s, "", 1, pool)}, pool) != nil {
+			t.Errorf("state %s: OutOfGroup %v, want true and Group to leave it out", s, OutOfGroup(s))
+		}
+	}
+	for _, s := range []string{"active", "inactive", "deactivating", "provisioning", "reconnecting", "disconnected"} {
+		if OutOfGroup(s) || len(Group([]Host{host("1h1", "", "w1", s, "", 1, pool)}, pool)) != 1 {
+			t.Errorf("state %s: OutOfGroup %v, want false and Group to count it", s, OutOfGroup(s))
+		}
+	}
+}

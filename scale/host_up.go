@@ -50,23 +50,30 @@ func PlanHostScaleUp(group []Host, req HostRequest) (HostUpPlan, error) {
 	if n+count > req.Max {
 		count, reason = req.Max-n, ReasonClampedToMax
 	}
-	var template Host
-	found := false
-	for _, h := range hosts {
-		if h.Clonable() {
-			template, found = h, true
-			break
-		}
-	}
+	template, found := Template(hosts)
 	if !found {
 		return HostUpPlan{}, errorf("Cannot use custom hosts for scaling up")
 	}
 	return HostUpPlan{
 		Template:  template,
 		Hostnames: cloneNames(hosts, template, count),
-		Labels:    cloneLabels(template.Labels, req.Selector),
+		Labels:    CloneLabels(template.Labels, req.Selector),
 		Decision:  Decision{Result: ResultScaled, From: n, To: n + count, Reason: reason},
 	}, nil
+}
+
+// Template returns the host a scale-up of group clones: its oldest clonable host (custom hosts are never
+// templates). ok is false when the group has none. An executor whose planned template left the group before its
+// creates were sent picks the next one with it.
+func Template(group []Host) (template Host, ok bool) {
+	hosts := append([]Host(nil), group...)
+	sortOldestFirst(hosts)
+	for _, h := range hosts {
+		if h.Clonable() {
+			return h, true
+		}
+	}
+	return Host{}, false
 }
 
 // cloneNames returns count new hostnames for the group hosts (oldest first) cloned from template.
@@ -119,8 +126,9 @@ func shortName(name string) string {
 	return short
 }
 
-// cloneLabels copies labels and adds each selector pair that no label matches case-insensitively.
-func cloneLabels(labels, selector map[string]string) map[string]string {
+// CloneLabels returns the labels of a clone of a template carrying labels, for the group of selector: a copy of
+// labels plus each selector pair that no label matches case-insensitively, so the clone is certainly in the group.
+func CloneLabels(labels, selector map[string]string) map[string]string {
 	out := maps.Clone(labels)
 	if out == nil {
 		out = make(map[string]string, len(selector))

@@ -44,7 +44,23 @@ func TestPlanHostScaleUpTemplate(t *testing.T) {
 			if p.Template.ID != tt.want {
 				t.Fatalf("template = %s, want %s", p.Template.ID, tt.want)
 			}
+			// The executor's fallback (a template that left the group) picks with the same rule.
+			if got, ok := Template(tt.group); !ok || got.ID != tt.want {
+				t.Fatalf("Template = %s, %v, want %s", got.ID, ok, tt.want)
+			}
 		})
+	}
+}
+
+// Template does not reorder its argument, and a group of custom hosts has none.
+func TestTemplate(t *testing.T) {
+	group := []Host{named("1h3", "c", 3), named("1h1", "a", 1)}
+	if got, ok := Template(group); !ok || got.ID != "1h1" || group[0].ID != "1h3" {
+		t.Fatalf("Template = %s, %v (group now %v), want 1h1 and the group untouched", got.ID, ok, ids(group))
+	}
+	custom := []Host{host("1h1", "", "custom", "active", "", 1, pool)}
+	if got, ok := Template(custom); ok {
+		t.Fatalf("Template of custom hosts = %s, want none", got.ID)
 	}
 }
 
@@ -163,7 +179,7 @@ func TestPlanHostScaleUpLabels(t *testing.T) {
 	if !reflect.DeepEqual(p.Labels, map[string]string{"pool": "workers"}) {
 		t.Fatalf("labels = %v", p.Labels)
 	}
-	if got := cloneLabels(nil, map[string]string{"pool": "w"}); !reflect.DeepEqual(got, map[string]string{"pool": "w"}) {
-		t.Fatalf("cloneLabels(nil) = %v", got)
+	if got := CloneLabels(nil, map[string]string{"pool": "w"}); !reflect.DeepEqual(got, map[string]string{"pool": "w"}) {
+		t.Fatalf("CloneLabels(nil) = %v", got)
 	}
 }
