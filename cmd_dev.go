@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -55,13 +56,18 @@ func devCommand() *cli.Command {
 			cfg.HealthListenAddress = healthLn.Addr().String()
 			cfg.Workers = c.Int("workers")
 
-			g, gctx := errgroup.WithContext(c.Context)
+			ctx, cancel := context.WithCancel(c.Context)
+			defer cancel()
+			g, gctx := errgroup.WithContext(ctx)
 			g.Go(func() error { return serveSim(gctx, sim, simLn, simLog) })
 			a, err := app.New(gctx, app.Options{Config: cfg, Logger: log, HealthListener: healthLn, Listener: apiLn})
 			if err != nil {
 				_ = healthLn.Close()
 				_ = apiLn.Close()
-				return fmt.Errorf("start service against cattlesim: %w (stop with Ctrl-C)", err)
+				// The emulator is already serving: stop it and wait for it before reporting.
+				cancel()
+				_ = g.Wait()
+				return fmt.Errorf("start service against cattlesim: %w", err)
 			}
 			printDevInfo(c.App.Writer, simAddr, healthLn.Addr().String(), cfg, info.Objects["1a5/service/web"])
 			printSimInfo(c.App.Writer, simAddr, info)
