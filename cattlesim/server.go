@@ -1,15 +1,15 @@
 package cattlesim
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/rancher/scale-subscriber/httpserve"
 )
 
 // HTTP surface of the emulator: routing, middleware and the one response writer. Request flow for the REST API
@@ -338,65 +338,13 @@ func (s *Sim) injectFault(r *http.Request) (response, bool) {
 	return fail(statusError(status)), true
 }
 
-// recoverPanics turns a handler panic into a 500 error answer (when nothing was written yet) and a log line,
-// so one bad request never takes the emulator down.
+// recoverPanics turns a handler panic into a logged error and Cattle's 500 error answer (when nothing was
+// written yet; otherwise the connection is aborted), so one bad request never takes the emulator down.
 func (s *Sim) recoverPanics(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tw := &trackingWriter{ResponseWriter: w}
-		defer func() {
-			v := recover()
-			if v == nil {
-				return
-			}
-			if v == http.ErrAbortHandler { // net/http's way to abort a response silently
-				panic(v)
-			}
-			s.log.WithField("err", fmt.Sprint(v)).Error("panic serving request")
-			if tw.wrote || tw.hijacked {
-				return
-			}
-			s.mu.Lock()
-			b, status := s.encodeLocked(fail(statusError(http.StatusInternalServerError)))
-			s.mu.Unlock()
-			writeBody(tw, status, b)
-		}()
-		next.ServeHTTP(tw, r)
-	})
+	return httpserve.Recover(s.log, "cattlesim", func(w http.ResponseWriter, _ *http.Request, code int, _ string) {
+		s.mu.Lock()
+		b, status := s.encodeLocked(fail(statusError(code)))
+		s.mu.Unlock()
+		writeBody(w, status, b)
+	})(next)
 }
-
-// trackingWriter remembers whether a response was started, and passes hijacking through for websockets.
-type trackingWriter struct {
-	http.ResponseWriter
-	wrote    bool
-	hijacked bool
-}
-
-func (t *trackingWriter) WriteHeader(code int) {
-	t.wrote = true
-	t.ResponseWriter.WriteHeader(code)
-}
-
-func (t *trackingWriter) Write(b []byte) (int, error) {
-	t.wrote = true
-	return t.ResponseWriter.Write(b)
-}
-
-// Hijack lets gorilla/websocket take over the connection.
-func (t *trackingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	h, ok := t.ResponseWriter.(http.Hijacker)
-	if !ok {
-		return nil, nil, errors.New("response writer cannot hijack")
-	}
-	t.hijacked = true
-	return h.Hijack()
-}
-
-// Flush passes flushing through.
-func (t *trackingWriter) Flush() {
-	if f, ok := t.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap exposes the underlying writer to http.ResponseController.
-func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }

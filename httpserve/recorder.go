@@ -1,6 +1,10 @@
 package httpserve
 
-import "net/http"
+import (
+	"bufio"
+	"net"
+	"net/http"
+)
 
 // statusRecorder remembers whether the answer has started, so a recovered panic knows whether an error
 // answer can still be written. Flushing counts: it sends the header (200 if none was set).
@@ -31,7 +35,17 @@ func (r *statusRecorder) Flush() {
 	_ = r.FlushError()
 }
 
-// Unwrap lets http.ResponseController reach the underlying writer (deadlines, hijacking).
+// Hijack passes a connection takeover (a websocket upgrade) through, and counts it as a started answer: once
+// the handler owns the connection no error answer can be written on it.
+func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(r.ResponseWriter).Hijack()
+	if err == nil {
+		r.started = true
+	}
+	return conn, rw, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer (deadlines).
 func (r *statusRecorder) Unwrap() http.ResponseWriter {
 	return r.ResponseWriter
 }

@@ -146,6 +146,27 @@ func TestRecoverAbortsAnAnswerAlreadyStarted(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 
+// TestRecoverLeavesAHijackedConnectionAlone: once a handler took the connection over (a websocket upgrade, as
+// cattlesim's subscribe does through Recover), a panic writes nothing on it: the handler's own bytes are all
+// the client gets.
+func TestRecoverLeavesAHijackedConnectionAlone(t *testing.T) {
+	s, writes, panicked := panicServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			panic(fmt.Sprintf("hijack: %v", err))
+		}
+		defer conn.Close()
+		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+		_ = rw.Flush()
+		panic("boom after the takeover")
+	})
+	r := recv(t, getAsync(s.url("/panic")), "the answer")
+	if r.err != nil || r.status != http.StatusOK || r.body != "hijacked" {
+		t.Fatalf("status %d body %q err %v, want the handler's own 200 \"hijacked\"", r.status, r.body, r.err)
+	}
+	afterAbort(t, s, writes, panicked, 1)
+}
+
 // TestRecoverPassesErrAbortHandlerThrough: http.ErrAbortHandler (bare or wrapped) is net/http's deliberate
 // abort: it reaches net/http, which drops the connection; Recover neither logs it as a panic nor writes an
 // error.
