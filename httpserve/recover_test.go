@@ -164,6 +164,8 @@ func TestRecoverLeavesAHijackedConnectionAlone(t *testing.T) {
 	if r.err != nil || r.status != http.StatusOK || r.body != "hijacked" {
 		t.Fatalf("status %d body %q err %v, want the handler's own 200 \"hijacked\"", r.status, r.body, r.err)
 	}
+	// The client can have its answer before the handler panics.
+	waitFor(t, "the panic logged", func() bool { return len(panicked()) > 0 })
 	afterAbort(t, s, writes, panicked, 1)
 }
 
