@@ -229,8 +229,9 @@ func (i *Informer) ApplyEvent(resourceType, resourceID string, data json.RawMess
 // ApplyResource is ApplyEvent for a caller that has already taken the resource out of the event's data, as
 // decoding the frame does (events.Event.Resource): it saves a full encoding/json pass over data per event, a
 // quarter of what applying one costs. resource is data's "resource" member, nil or null when it has none (an
-// error, as for ApplyEvent). It is not validated here: the typed decode (or the probe) rejects anything that
-// is not JSON, with the same repair as any malformed event.
+// error, as for ApplyEvent). It is not validated here: callers pass bytes from a frame encoding/json already
+// validated. Applied live, the typed decode (or the probe) still rejects anything that is not JSON, with the same
+// repair as any malformed event; during a relist the object is only marked for re-reading, so nothing is decoded.
 func (i *Informer) ApplyResource(resourceType, resourceID string, resource json.RawMessage) error {
 	resource = bytes.TrimSpace(resource)
 	if len(resource) == 0 || string(resource) == "null" {

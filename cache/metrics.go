@@ -28,8 +28,12 @@ func (i *Informer) registerInformerMetrics(reg prometheus.Registerer) error {
 			Help: "Unix time when the last relist completed (0 before the first).",
 		}, func() float64 { return float64(i.lastSync.Load()) / 1e9 }),
 	}
-	for _, c := range collectors {
+	for n, c := range collectors {
 		if err := reg.Register(c); err != nil {
+			// All or nothing: a registry left holding some of them would refuse a retried NewInformer.
+			for _, done := range collectors[:n] {
+				reg.Unregister(done)
+			}
 			return fmt.Errorf("register cache informer metrics: %w", err)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 // the frame's decode already validated it. resource is nil when Data is an object without the member, or with
 // null. ok is false when the member was not looked for: Data is absent or not a JSON object, or the event was
 // not decoded from a frame (built in code, or Data replaced since); the caller then decodes Data itself.
+// "Replaced" is judged by identity (same backing bytes, same length): Data rewritten in place with bytes of the
+// same length would still report the old member, so code that edits Data must assign a new slice.
 func (e Event) Resource() (resource json.RawMessage, ok bool) {
 	if !e.data.object || !sameSlice(e.Data, e.data.raw) {
 		return nil, false
