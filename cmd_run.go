@@ -35,6 +35,7 @@ func runFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "smtp-insecure-auth", EnvVars: []string{"SMTP_INSECURE_AUTH"}, Usage: "allow SMTP AUTH over an unencrypted connection (--smtp-tls none)"},
 		&cli.IntFlag{Name: "trigger-rate-per-minute", EnvVars: []string{"TRIGGER_RATE_PER_MINUTE"}, Value: d.TriggerRatePerMinute, Usage: "trigger rate limit of each receiver without its own rateLimit (0: none)"},
 		&cli.IntFlag{Name: "trigger-burst", EnvVars: []string{"TRIGGER_BURST"}, Value: d.TriggerBurst, Usage: "triggers a receiver may send at once under --trigger-rate-per-minute (0: a tenth of the rate)"},
+		&cli.DurationFlag{Name: "host-create-settle-window", EnvVars: []string{"HOST_CREATE_SETTLE_WINDOW"}, Value: d.HostCreateSettleWindow, Usage: "how long after an unanswered scaleHost host create a listing without the host counts as not applied (at least the Cattle request timeout)"},
 	}
 }
 
@@ -74,8 +75,9 @@ func configFromFlags(c *cli.Context) config.Config {
 			From:              c.String("smtp-from"),
 			AllowInsecureAuth: c.Bool("smtp-insecure-auth"),
 		},
-		TriggerRatePerMinute: c.Int("trigger-rate-per-minute"),
-		TriggerBurst:         c.Int("trigger-burst"),
+		TriggerRatePerMinute:   c.Int("trigger-rate-per-minute"),
+		TriggerBurst:           c.Int("trigger-burst"),
+		HostCreateSettleWindow: c.Duration("host-create-settle-window"),
 	}
 }
 

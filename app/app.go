@@ -157,7 +157,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err := a.buildNotifier(); err != nil {
 		return nil, err
 	}
-	if err := a.buildReceivers(opts.Listener, opts.CattleTimeout); err != nil {
+	if err := a.buildReceivers(opts.Listener); err != nil {
 		return nil, err
 	}
 	if a.health, err = healthcheck.New(healthcheck.Options{

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"time"
 
 	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/config"
@@ -16,10 +15,8 @@ import (
 )
 
 // buildReceivers builds the trigger executor (registered on the router and the dispatcher) and the
-// /v1-webhooks API, and opens the API's listener so that a busy port fails at startup. cattleTimeout is the
-// Cattle client's request timeout, which the executor waits out before it takes an unanswered host create for
-// not applied.
-func (a *App) buildReceivers(ln net.Listener, cattleTimeout time.Duration) error {
+// /v1-webhooks API, and opens the API's listener so that a busy port fails at startup.
+func (a *App) buildReceivers(ln net.Listener) error {
 	m, err := execution.NewMetrics(a.registry)
 	if err != nil {
 		return err
@@ -35,10 +32,12 @@ func (a *App) buildReceivers(ln net.Listener, cattleTimeout time.Duration) error
 			Authorization: a.client.BasicAuthHeader(),
 		},
 		// Outcome notifications: each execution's final record, once.
-		OnFinal:       func(rec execution.Record) { a.notifyOutcome(keys, rec) },
-		Logger:        a.log,
-		Metrics:       m,
-		CattleTimeout: cattleTimeout,
+		OnFinal: func(rec execution.Record) { a.notifyOutcome(keys, rec) },
+		Logger:  a.log,
+		Metrics: m,
+		// The executor waits at least the client's request timeout (it asks the client) before it takes an
+		// unanswered host create for not applied.
+		HostCreateSettleWindow: a.cfg.HostCreateSettleWindow,
 	})
 	if err != nil {
 		return err

@@ -145,6 +145,11 @@ func (c *Client) ProjectID() string { return c.projectID }
 // safe to log.
 func (c *Client) ProjectURL() string { return c.endpoint.projectURL(c.projectID) }
 
+// Timeout is the bound of each request (Options.Timeout, or DefaultTimeout): callers that must know how long
+// a request they gave up on may still be worked on by Cattle (a host create that got no answer) read it here
+// rather than keep a copy.
+func (c *Client) Timeout() time.Duration { return c.timeout }
+
 // BasicAuthHeader is the Authorization header value for the websocket dial.
 // It contains the secret key: never log it.
 func (c *Client) BasicAuthHeader() string {

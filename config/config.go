@@ -44,6 +44,11 @@ type Config struct {
 	// their own (a token bucket per receiver); a rate of 0 means no limit for them.
 	TriggerRatePerMinute int
 	TriggerBurst         int
+	// HostCreateSettleWindow is how long after a scaleHost host create got no answer a host listing that does
+	// not show it is taken to mean it was not applied (and the create is sent again). It is a guess at how long
+	// a proxy or a busy Cattle may still work on a request its client gave up on; the Cattle request timeout is
+	// used when it is longer. Zero means the default.
+	HostCreateSettleWindow time.Duration
 }
 
 // Bounds of the trigger rate limit, those of a receiver's own rateLimit (receivers.MaxRatePerMinute and
@@ -68,6 +73,8 @@ func Defaults() Config {
 		// receivers.DefaultRatePerMinute and DefaultRateBurst (config does not import receivers).
 		TriggerRatePerMinute: 600,
 		TriggerBurst:         60,
+		// execution.DefaultHostCreateSettleWindow (config does not import execution).
+		HostCreateSettleWindow: time.Minute,
 	}
 }
 
@@ -119,6 +126,10 @@ func (c Config) Validate() error {
 	if c.TriggerBurst < 0 || c.TriggerBurst > maxTriggerBurst {
 		errs = append(errs, fmt.Errorf("trigger burst must be between 0 (a tenth of the rate) and %d, got %d",
 			maxTriggerBurst, c.TriggerBurst))
+	}
+	if c.HostCreateSettleWindow < 0 {
+		errs = append(errs, fmt.Errorf("host create settle window (--host-create-settle-window) must not be "+
+			"negative, got %s", c.HostCreateSettleWindow))
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

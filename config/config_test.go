@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func valid() Config {
@@ -29,6 +30,9 @@ func TestValidate(t *testing.T) {
 		{"zero workers", func(c *Config) { c.Workers = 0 }, "workers must be at least 1"},
 		{"pong shorter than ping", func(c *Config) { c.PongWait = c.PingInterval }, "pong wait"},
 		{"bad log format", func(c *Config) { c.LogFormat = "xml" }, "log format"},
+		{"negative settle window", func(c *Config) { c.HostCreateSettleWindow = -time.Second },
+			"--host-create-settle-window"},
+		{"zero settle window (the default)", func(c *Config) { c.HostCreateSettleWindow = 0 }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,5 +61,13 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+}
+
+// The settle window defaults to a minute: a guess at how long a proxy or Cattle may still work on a host create
+// the client gave up on, well beyond the 10 s request timeout.
+func TestDefaultHostCreateSettleWindow(t *testing.T) {
+	if got := Defaults().HostCreateSettleWindow; got != time.Minute {
+		t.Errorf("default host create settle window %s, want 1m", got)
 	}
 }

@@ -16,8 +16,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rancher/scale-subscriber/config"
 	"github.com/rancher/scale-subscriber/scale"
 )
+
+// hostFaultTimeout is the service's Cattle request timeout in these tests, and its host create settle window:
+// a create not listed that long after it failed is taken for not applied.
+const hostFaultTimeout = 500 * time.Millisecond
+
+// startHostFaults starts the service behind the fault proxy with hostFaultTimeout as both its request timeout
+// and its settle window (the default window, a minute, would make each unanswered create wait that long).
+func startHostFaults(t *testing.T) *hardEnv {
+	t.Helper()
+	return startHardened(t, hardenOptions{proxy: true, cattleTimeout: hostFaultTimeout,
+		configure: func(c *config.Config) { c.HostCreateSettleWindow = hostFaultTimeout }})
+}
 
 // hostFault is one of the proxy's host write modes, with the steps the execution must record: how the write
 // failed, and (for a create, where the listing is exact) how the retry settled it.
@@ -30,7 +43,7 @@ func hostFaultCases() []hostFault {
 		{hostHang, "got no answer", "the create was applied"},
 		{hostDrop, "got no answer", "the create was applied"},
 		{hostBadGateway, "maybe after a proxy forwarded it", "the create was applied"},
-		{hostCut, "got no answer", "the create was not applied"},
+		{hostCut, "got no answer", "taken for not applied"},
 	}
 }
 
@@ -96,7 +109,7 @@ func hostEvacuations(t *testing.T, calls []call) []string {
 // retry creates only the second host.
 func TestScaleHostFaultUnansweredCreateAppliedOnce(t *testing.T) {
 	t.Parallel()
-	h := startHardened(t, hardenOptions{proxy: true, cattleTimeout: 500 * time.Millisecond})
+	h := startHostFaults(t)
 	up1 := h.hostReceiver("workers-up-1", "up", 1, 1, 20, "")
 	up2 := h.hostReceiver("workers-up-2", "up", 2, 1, 20, "")
 
@@ -151,7 +164,7 @@ func TestScaleHostFaultUnansweredCreateAppliedOnce(t *testing.T) {
 // host shows nothing yet) it sends it to the same host, never to the next one of the plan.
 func TestScaleHostFaultUnansweredEvacuationRemovesOneHost(t *testing.T) {
 	t.Parallel()
-	h := startHardened(t, hardenOptions{proxy: true, cattleTimeout: 500 * time.Millisecond})
+	h := startHostFaults(t)
 	// Grow the group so every mode has a host to remove above min.
 	grow := h.hostReceiver("workers-grow", "up", len(hostFaultCases()), 1, 20, "")
 	if a := h.trigger(grow.URL, "", nil); a.status != http.StatusOK || decodeReply(t, a).Result != "scaled" {
@@ -230,10 +243,10 @@ func TestScaleHostFaultUnansweredEvacuationRemovesOneHost(t *testing.T) {
 
 // A create the proxy holds until the service gave up on it and listed the hosts again reaches cattlesim after
 // that listing: the service must not take "not listed" for "not applied" and create the host a second time.
-// It waits a request timeout, finds the host by its marker, and the group grows by exactly one host.
+// It waits out the settle window, finds the host by its marker, and the group grows by exactly one host.
 func TestScaleHostFaultHeldCreateAppliedOnce(t *testing.T) {
 	t.Parallel()
-	h := startHardened(t, hardenOptions{proxy: true, cattleTimeout: 500 * time.Millisecond})
+	h := startHostFaults(t)
 	up := h.hostReceiver("workers-up-held", "up", 1, 1, 20, "")
 	n := len(h.workerGroup())
 	mark := h.callMark()
@@ -285,5 +298,37 @@ func TestScaleHostFaultHeldCreateAppliedOnce(t *testing.T) {
 	}
 	if rec.Outcome != "done" {
 		t.Errorf("execution outcome %s, want done", rec.Outcome)
+	}
+}
+
+// A create that never gets an answer (the proxy cuts every one) is sent 3 times in all, then the trigger is
+// answered 200 "failed", saying the host is unknown and to check the group; the group is unchanged and nothing
+// reached cattlesim.
+func TestScaleHostFaultCreateNeverAnsweredSentThreeTimes(t *testing.T) {
+	t.Parallel()
+	h := startHostFaults(t)
+	up := h.hostReceiver("workers-up-cut", "up", 1, 1, 20, "")
+	n := len(h.workerGroup())
+	mark := h.callMark()
+	h.proxy.planHostWrites(hostCut, hostCut, hostCut, hostCut)
+	a := h.trigger(up.URL, "", nil)
+	rep := decodeReply(t, a)
+	if a.status != http.StatusOK || rep.Result != "failed" || rep.From != n || rep.To != n || len(rep.Targets) != 0 ||
+		!strings.Contains(rep.Message, "unknown") || !strings.Contains(rep.Message, "check the group") {
+		t.Fatalf("trigger answered %s, want 200 failed %d → %d, the host unknown, check the group", a, n, n)
+	}
+	if got := h.proxy.count(hostCut); got != 3 {
+		t.Errorf("the proxy cut %d host creates, want 3 sends in all", got)
+	}
+	calls, _ := h.callsSince(mark)
+	if got := hostCreates(t, calls); len(got) != 0 {
+		t.Errorf("cattlesim saw creates of %v, want none (the proxy cut them all)", got)
+	}
+	if group := h.workerGroup(); len(group) != n {
+		t.Errorf("the group has %d hosts, want %d", len(group), n)
+	}
+	rec := h.executionSteps(rep.ExecutionID)
+	if rec.Outcome != "failed" || !rec.hasStep("not sent again") {
+		t.Errorf("execution %+v, want failed with a step saying the create is not sent again", rec)
 	}
 }

@@ -16,6 +16,9 @@ type Cattle interface {
 	GetHost(ctx context.Context, id string) (*cattle.Host, error)
 	CreateHost(ctx context.Context, input any) (*cattle.Host, error)
 	CreateExternalHostEvent(ctx context.Context, ev cattle.ExternalHostEvent) (*cattle.ExternalHostEvent, error)
+	// Timeout is the client's request timeout: how long Cattle may be working on a request the client gave up
+	// on, at the least (the host create settle window is never shorter).
+	Timeout() time.Duration
 }
 
 // Cache is the part of the informer's store executions read.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/rancher/scale-subscriber/alertmanager"
 	"github.com/rancher/scale-subscriber/cache"
-	"github.com/rancher/scale-subscriber/cattle"
 	"github.com/rancher/scale-subscriber/events"
 	"github.com/rancher/scale-subscriber/handlers"
 	"github.com/rancher/scale-subscriber/receivers"
@@ -40,10 +39,10 @@ type Options struct {
 	Forwarder *Forwarder
 	// AnswerTimeout bounds how long a scale trigger waits for its result (DefaultAnswerTimeout when zero).
 	AnswerTimeout time.Duration
-	// CattleTimeout is the Cattle client's per-request timeout (cattle.DefaultTimeout when zero): a host create
-	// that got no answer may still reach Cattle until that long after it failed, so it is not settled as not
-	// applied before (hostsettle.go).
-	CattleTimeout time.Duration
+	// HostCreateSettleWindow is how long after a host create got no answer a listing without its host settles
+	// it as not applied (DefaultHostCreateSettleWindow when zero); the Cattle client's request timeout is used
+	// when it is longer (hostsettle.go).
+	HostCreateSettleWindow time.Duration
 	// MaxWaiting bounds the triggers waiting for a worker (DefaultMaxIntents when zero).
 	MaxWaiting int
 	// Deduper recognises repeated Alertmanager notifications; a default one when nil.
@@ -75,11 +74,13 @@ type Executor struct {
 	deduper   *alertmanager.Deduper
 	pushes    *upgrade.Deduper
 	timeout   time.Duration
-	// cattleTimeout is Options.CattleTimeout.
-	cattleTimeout time.Duration
-	log           logrus.FieldLogger
-	metrics       *Metrics
-	now           func() time.Time
+	// settleWindow is the larger of Options.HostCreateSettleWindow and the Cattle client's request timeout.
+	settleWindow time.Duration
+	// duplicates remembers the create markers already reported as applied twice (see reportDuplicates).
+	duplicates *markerSet
+	log        logrus.FieldLogger
+	metrics    *Metrics
+	now        func() time.Time
 }
 
 // New builds an Executor.
@@ -121,9 +122,11 @@ func New(opts Options) (*Executor, error) {
 	if x.timeout <= 0 {
 		x.timeout = DefaultAnswerTimeout
 	}
-	if x.cattleTimeout = opts.CattleTimeout; x.cattleTimeout <= 0 {
-		x.cattleTimeout = cattle.DefaultTimeout
+	if x.settleWindow = opts.HostCreateSettleWindow; x.settleWindow <= 0 {
+		x.settleWindow = DefaultHostCreateSettleWindow
 	}
+	x.settleWindow = max(x.settleWindow, x.cattle.Timeout())
+	x.duplicates = newMarkerSet(maxReportedMarkers)
 	if x.log == nil {
 		l := logrus.New()
 		l.SetOutput(io.Discard)

@@ -28,6 +28,10 @@ const (
 // maxSteps bounds the steps a record keeps; later steps replace the last one and are counted as omitted.
 const maxSteps = 100
 
+// maxCalls bounds the Cattle calls a record keeps, the same way: a trigger that keeps retrying (a host write
+// settling, Cattle failing) must not grow its record without end.
+const maxCalls = 100
+
 // DefaultHistorySize is how many executions the history keeps when HistoryOptions.Size is zero.
 const DefaultHistorySize = 1000
 
@@ -66,13 +70,15 @@ type Record struct {
 	// Input summarises the trigger ("alertmanager firing, 2 alerts", "push docker.io/library/nginx:1.14").
 	Input string `json:"input,omitempty"`
 	// Decision says what the driver decided ("scale 2 → 3", "none: at max").
-	Decision string     `json:"decision,omitempty"`
-	Calls    []Call     `json:"calls"`
-	Outcome  string     `json:"outcome"`
-	Error    string     `json:"error,omitempty"`
-	Received time.Time  `json:"received"`
-	Started  *time.Time `json:"started,omitempty"`
-	Finished *time.Time `json:"finished,omitempty"`
+	Decision string `json:"decision,omitempty"`
+	// Calls are the Cattle calls made, oldest first; at most maxCalls are kept (CallsOmitted counts the rest).
+	Calls        []Call     `json:"calls"`
+	CallsOmitted int        `json:"callsOmitted,omitempty"`
+	Outcome      string     `json:"outcome"`
+	Error        string     `json:"error,omitempty"`
+	Received     time.Time  `json:"received"`
+	Started      *time.Time `json:"started,omitempty"`
+	Finished     *time.Time `json:"finished,omitempty"`
 	// QueuedMillis is the wait between receipt and start; RunMillis the time from start to finish.
 	QueuedMillis int64 `json:"queuedMillis"`
 	RunMillis    int64 `json:"runMillis"`
@@ -247,8 +253,18 @@ func (r *Record) addStep(at time.Time, msg string) {
 	r.Steps = append(r.Steps, Step{Time: at, Message: msg})
 }
 
-// AddCall records a Cattle call.
-func (e *Entry) AddCall(c Call) { e.update(func(r *Record) { r.Calls = append(r.Calls, c) }) }
+// AddCall records a Cattle call. Past maxCalls the last call is replaced, so the newest is always visible.
+func (e *Entry) AddCall(c Call) { e.update(func(r *Record) { r.addCall(c) }) }
+
+// addCall appends a call; past maxCalls the last one is replaced and counted as omitted.
+func (r *Record) addCall(c Call) {
+	if len(r.Calls) >= maxCalls {
+		r.Calls[len(r.Calls)-1] = c
+		r.CallsOmitted++
+		return
+	}
+	r.Calls = append(r.Calls, c)
+}
 
 // Running marks the execution as started by a worker; only the first call counts.
 func (e *Entry) Running() {

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -19,27 +18,37 @@ import (
 // its own work would apply that work a second time (2N hosts for "up by N"). So once the first write of a plan
 // may have reached Cattle, the plan is fixed: the hostnames to create, or the hosts to remove, and the fate of
 // each write. A retry settles the writes that got no answer from a fresh host listing, then sends only what is
-// still missing:
+// still missing. This holds within one run of the service: the plan lives in memory, and a crash part way
+// loses it.
 //
-//   - each create gives its host a marker label (MarkerLabel = "<receiverId>/<executionId>/<plan ms>/<n>"),
-//     unique to that write: a listed host carrying it is the create applied. The hostname is only shown, since
-//     another group or client may create the same one. Two hosts carrying it mean the create was applied twice,
-//     and the record says so.
-//   - a create no listing shows is settled as not applied only when nothing of it can still arrive: at once
-//     when the connection to Cattle was refused (nothing was sent); otherwise (timeout, broken connection, a
-//     proxy's 5xx) no earlier than one Cattle request timeout after it failed, since a proxy or Cattle may still
-//     be working on it. Until then the trigger, and those after it on the group, wait (a delayed re-queue).
-//     Then it is sent again with the same hostname and marker. At shutdown such a create stays unknown.
+//   - each create gives its host a marker label (HostMarkerLabel, hostmarker.go) whose value is unique to that
+//     write: a listed host carrying it is the create applied. The hostname is only shown, since another group
+//     or client may create the same one. Two hosts carrying it mean the create was applied twice: the trigger's
+//     listing, or any later scaleHost trigger's, says so (a step and an error log).
+//   - a create no listing shows is settled as not applied at once when the connection to Cattle was refused
+//     (nothing was sent). Otherwise (timeout, broken connection, a proxy's 5xx) a proxy or a busy Cattle may
+//     still be working on it, for a time nothing tells: the settle window (Options.HostCreateSettleWindow, at
+//     least the Cattle request timeout) is a guess at it. Within the window the trigger, and those after it on
+//     the group, wait (a delayed re-queue); past it the create is taken for not applied and sent again with the
+//     same marker (and the same hostname, unless another host of the group took it meanwhile). A send that
+//     lands after the window anyway makes a second host with the marker, reported as above.
 //   - an evacuation is applied when its host left the group (gone, removing or removed, or out of the group by
 //     other hands: either way the group lost it). A host still in the group gets the evacuation again: it
 //     works from any state, and evacuating one host twice removes that host once, and never another. At
 //     shutdown nothing is sent again: there a host that went deactivating or inactive since the plan counts as
 //     evacuated, and any other keeps the evacuation's outcome unknown.
+//   - a write is sent at most maxHostSends times without an answer. Past that it stays unknown and the trigger
+//     ends with a 200 "failed" saying so ("check the group"): a Cattle that never answers must not get the same
+//     write without end, nor hold the triggers behind it for good. Those wait at most maxBlockedRounds rounds
+//     (hostblocked.go).
 //
 // Writes not sent yet are checked again before they go: a host to remove that left the group meanwhile is
 // dropped (another client removed it), and when another client grew (or shrank) the group, the writes beyond
 // max (or min) are dropped rather than sent. A trigger thus adds (removes) at most the hosts of its plan, each
-// at most once, and its answer says why any was not.
+// at most once as far as the settle window holds, and its answer says why any was not.
+//
+// Close settles the same way from one listing, without sending: a create not listed is unknown within the
+// window and not applied past it.
 
 // writeState is the fate of one host write of a plan.
 type writeState int
@@ -67,20 +76,32 @@ const (
 // unsure writes, before it ends saying which writes are unknown.
 const maxSettleTries = 5
 
+// maxHostSends bounds the sends of one host write that may have reached Cattle without an answer.
+const maxHostSends = 3
+
+// DefaultHostCreateSettleWindow is the settle window of a host create that got no answer when
+// Options.HostCreateSettleWindow is zero.
+const DefaultHostCreateSettleWindow = time.Minute
+
 // hostWrite is one create or evacuation of a plan.
 type hostWrite struct {
 	// name is the hostname to create, or the name of the host to remove.
 	name string
 	// id is the host's id: the host to remove, or the created host once known.
 	id string
-	// marker is the MarkerLabel value the created host carries (creates only): what a listing settles it by.
+	// marker is the HostMarkerLabel value the created host carries (creates only): what a listing settles it by.
 	marker string
 	// planState is the state of the host to remove when the plan was made.
 	planState string
 	state     writeState
 	// tried is set once the write may have reached Cattle (answered, or failed without proof it was not sent).
 	tried bool
-	// notBefore is when a listing without the host of an unsure create may settle it as not applied.
+	// sends counts the sends that failed without proof they were not applied (see maxHostSends).
+	sends int
+	// exhausted is set when an unsure write would be sent again but was sent maxHostSends times already.
+	exhausted bool
+	// notBefore is when a listing without the host of an unsure create may settle it as not applied (creates
+	// only: the settle window after the send failed).
 	notBefore time.Time
 	// waitNoted is set once a step said the settlement waits for notBefore.
 	waitNoted bool
@@ -99,13 +120,6 @@ type hostWork struct {
 	writes     []*hostWrite
 	// settleTries counts the processings that failed for good while writes were unsure (see settleLater).
 	settleTries int
-}
-
-// hostMarker is the MarkerLabel value of the n-th create (from 1) of a plan made at planned by execution
-// executionID of a receiver: the upgrade marker's vocabulary plus the write's number, which parseMarker refuses,
-// so a host marker is never taken for an upgrade's.
-func hostMarker(receiverID, executionID string, planned time.Time, n int) string {
-	return newMarker(receiverID, executionID, planned) + "/" + strconv.Itoa(n)
 }
 
 func newUpWork(plan scale.HostUpPlan, marker func(n int) string) *hostWork {
@@ -132,6 +146,33 @@ func newDownWork(plan scale.HostDownPlan) *hostWork {
 // the plan must be completed, not made again.
 func (w *hostWork) sent() bool {
 	return w != nil && slices.ContainsFunc(w.writes, func(wr *hostWrite) bool { return wr.tried })
+}
+
+// stalls counts the rounds in which the plan could not go on for its unsure writes: the waits for a settle window
+// noted, and the keeps of settleLater. A round that only waits out a wait already noted (the key woke early)
+// does not count. Zero for no plan.
+func (w *hostWork) stalls() int {
+	if w == nil {
+		return 0
+	}
+	n := w.settleTries
+	for _, wr := range w.writes {
+		if wr.waitNoted {
+			n++
+		}
+	}
+	return n
+}
+
+// exhaustedNames lists the writes that reached maxHostSends, in plan order.
+func (w *hostWork) exhaustedNames() []string {
+	var out []string
+	for _, wr := range w.writes {
+		if wr.exhausted {
+			out = append(out, wr.name)
+		}
+	}
+	return out
 }
 
 // count is the number of writes in state s.
@@ -207,7 +248,8 @@ func nonNil(s []string) []string {
 }
 
 // writeFailed records a write that failed. One that was not sent stays pending; one Cattle may have applied is
-// unsure until a listing tells, and a create is not settled as not applied before notBefore.
+// unsure until a listing tells, counts as a send, and a create is not settled as not applied before notBefore
+// (an evacuation's host tells at once: nothing to wait for).
 func (x *Executor) writeFailed(in *intent, wr *hostWrite, err error) {
 	what := "POST hosts " + wr.name
 	if in.hosts.action == scale.ActionDown {
@@ -221,7 +263,10 @@ func (x *Executor) writeFailed(in *intent, wr *hostWrite, err error) {
 		return
 	}
 	wr.state, wr.tried, wr.waitNoted = writeUnsure, true, false
-	wr.notBefore = x.now().Add(x.cattleTimeout)
+	wr.sends++
+	if in.hosts.action == scale.ActionUp {
+		wr.notBefore = x.now().Add(x.settleWindow)
+	}
 	if noAnswer(err) {
 		in.entry.Step(what + " got no answer; a host listing tells whether cattle applied it")
 		return
@@ -256,7 +301,7 @@ func maybeApplied(err error) bool {
 // settleHostWrites settles the writes of in that may have reached Cattle from a fresh listing (hosts, and group
 // the selected hosts among them), records each settlement as a step, and drops the writes not sent that can no
 // longer go. final is set at shutdown, where nothing is sent again. It returns how long to wait before a listing
-// may settle the creates still unsure (zero when none is: the plan can go on).
+// may settle the creates still unsure (zero when none is: the plan can go on, unless a write is exhausted).
 func (x *Executor) settleHostWrites(in *intent, hosts []cattle.Host, group []scale.Host, final bool) time.Duration {
 	if in.hosts.action == scale.ActionUp {
 		return x.settleCreates(in, hosts, group, final)
@@ -278,59 +323,62 @@ func (x *Executor) settleCreates(in *intent, hosts []cattle.Host, group []scale.
 			x.createApplied(in, wr, made)
 			continue
 		}
+		notListed := fmt.Sprintf("cattle does not list %s (%s=%s)", wr.name, HostMarkerLabel, wr.marker)
 		switch {
 		case wr.state == writePending:
-			// Settled as not applied before, and still not listed: it is sent again.
-		case final:
-			// The sender's retry would plan afresh, blind to this create should it land later: unknown, not
-			// "not applied", however long ago it failed.
-			in.entry.Step(fmt.Sprintf("cattle does not list %s (%s=%s), and the create that got no answer may "+
-				"still reach it: whether it was applied is unknown", wr.name, MarkerLabel, wr.marker))
+			// Settled as not applied before (its send since was refused), and still not listed: sent again.
+		case now.Before(wr.notBefore) && final:
+			// The sender's retry would plan afresh, blind to this create should it land later: unknown.
+			in.entry.Step(fmt.Sprintf("%s, and the create that got no answer may still reach it (the settle "+
+				"window of %s ends at %s): whether it was applied is unknown", notListed, x.settleWindow,
+				wr.notBefore.UTC().Format(time.RFC3339Nano)))
 		case now.Before(wr.notBefore):
 			wait = max(wait, wr.notBefore.Sub(now))
 			if !wr.waitNoted {
 				wr.waitNoted = true
-				in.entry.Step(fmt.Sprintf("cattle does not list %s (%s=%s) yet; the create may still reach it, so it "+
-					"is settled one cattle request timeout (%s) after it failed, at %s", wr.name, MarkerLabel,
-					wr.marker, x.cattleTimeout, wr.notBefore.UTC().Format(time.RFC3339Nano)))
+				in.entry.Step(fmt.Sprintf("%s yet; the create may still reach it, so it is settled after the "+
+					"settle window (%s) since it failed, at %s", notListed, x.settleWindow,
+					wr.notBefore.UTC().Format(time.RFC3339Nano)))
 			}
+		case wr.sends >= maxHostSends:
+			wr.exhausted = true
+			in.entry.Step(fmt.Sprintf("%s a settle window after the last of %d sends that got no answer: it is "+
+				"not sent again, and whether it was applied is unknown", notListed, wr.sends))
 		default:
 			wr.state = writePending
-			in.entry.Step(fmt.Sprintf("cattle does not list %s (%s=%s) one request timeout after it failed: the "+
-				"create was not applied", wr.name, MarkerLabel, wr.marker))
+			again := "; it is sent again"
+			if final {
+				again = ""
+			}
+			in.entry.Step(fmt.Sprintf("%s a settle window (%s) after it failed: taken for not applied%s",
+				notListed, x.settleWindow, again))
 		}
 	}
-	if wait > 0 {
+	if wait > 0 || len(w.exhaustedNames()) > 0 {
 		return wait
 	}
 	x.boundHostWrites(in, len(group), in.scaleHost.Max-len(group), w.writes)
 	return 0
 }
 
-// createApplied settles a create whose marker the listing shows on made (oldest first).
+// createApplied settles a create whose marker the listing shows on made (oldest first). The write takes the
+// host's name: a send made under an earlier name may be the one that landed. A second host carrying the marker
+// is reported by reportDuplicates.
 func (x *Executor) createApplied(in *intent, wr *hostWrite, made []cattle.Host) {
 	h := made[0]
 	wr.state, wr.id = writeDone, h.ID
+	if h.Hostname != "" {
+		wr.name = h.Hostname
+	}
 	in.entry.Step(fmt.Sprintf("cattle lists %s (%s, %s) carrying %s=%s: the create was applied", h.Hostname, h.ID,
-		h.State, MarkerLabel, wr.marker))
-	if len(made) == 1 {
-		return
-	}
-	ids := make([]string, 0, len(made))
-	for _, m := range made {
-		ids = append(ids, m.Hostname+" ("+m.ID+")")
-	}
-	in.entry.Step(fmt.Sprintf("cattle lists %d hosts carrying %s=%s: %v; the create of %s was applied more than "+
-		"once, remove the extra hosts", len(made), MarkerLabel, wr.marker, ids, wr.name))
-	x.log.WithFields(logFields(in.key, "scaleHost")).WithField("hosts", ids).
-		Error("a host create was applied more than once")
+		h.State, HostMarkerLabel, wr.marker))
 }
 
-// carrying returns the listed hosts whose MarkerLabel is marker, in listing order.
+// carrying returns the listed hosts whose HostMarkerLabel is marker, in listing order.
 func carrying(hosts []cattle.Host, marker string) []cattle.Host {
 	var out []cattle.Host
 	for i := range hosts {
-		if marker != "" && hosts[i].Labels[MarkerLabel] == marker {
+		if marker != "" && hosts[i].Labels[HostMarkerLabel] == marker {
 			out = append(out, hosts[i])
 		}
 	}
@@ -380,6 +428,10 @@ func (x *Executor) settleEvacuations(in *intent, hosts []cattle.Host, group []sc
 		case final:
 			wr.state = writeUnsure
 			in.entry.Step(shows + ": whether the evacuation was applied is unknown")
+		case wr.state == writeUnsure && wr.sends >= maxHostSends:
+			wr.exhausted = true
+			in.entry.Step(fmt.Sprintf("%s after %d sends of the evacuation that got no answer: it is not sent "+
+				"again, and whether it was applied is unknown", shows, wr.sends))
 		case wr.state == writeUnsure:
 			wr.state = writePending
 			in.entry.Step(shows + ": sending the evacuation again, to the same host (an evacuation works from " +
@@ -509,6 +561,19 @@ func (x *Executor) failHost(in *intent, err error) {
 		return
 	}
 	msg := fmt.Sprintf("%s: %v; so far %s; not repeated", failureWording(err), err, w.progress())
+	x.log.WithFields(logFields(in.key, "scaleHost")).WithError(err).Error("trigger failed part way")
+	x.finishHostPartial(in, err, msg)
+}
+
+// finishExhausted ends a scaleHost intent one of whose writes was sent maxHostSends times without an answer and
+// still does not show applied: a 200 "failed" saying which hosts changed and which may have.
+func (x *Executor) finishExhausted(in *intent) {
+	w := in.hosts
+	_, noun := w.verbs()
+	err := fmt.Errorf("the %s of %v got no answer %d times and cattle does not show it applied", noun,
+		w.exhaustedNames(), maxHostSends)
+	msg := fmt.Sprintf("%s: %v; so far %s; not repeated, check the group before sending this trigger again",
+		failureWording(err), err, w.progress())
 	x.log.WithFields(logFields(in.key, "scaleHost")).WithError(err).Error("trigger failed part way")
 	x.finishHostPartial(in, err, msg)
 }

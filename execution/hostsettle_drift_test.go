@@ -40,7 +40,7 @@ func TestScaleHostTemplateFallback(t *testing.T) {
 		t.Fatalf("cattle has %d hosts named worker-04, want 1", len(made))
 	}
 	labels := maps.Clone(made[0].Labels)
-	delete(labels, MarkerLabel)
+	delete(labels, HostMarkerLabel)
 	want := map[string]string{"POOL": "Workers", "zone": "b"}
 	if !maps.Equal(labels, want) {
 		t.Errorf("worker-04 labels %v (marker aside), want worker-02's %v", labels, want)
@@ -181,23 +181,26 @@ func TestScaleHostNothingDoneAtMax(t *testing.T) {
 }
 
 // Another client's host with a planned hostname never settles our create: only our marker does. Not in the
-// group (in error, present when the plan was made) or in it (created by another client meanwhile), the create
-// that was not applied is sent again.
+// group (in error, present when the plan was made; another group's) the create taken for not applied is sent
+// again under its name; when another client created a host of that name in the group meanwhile, it is sent
+// under the next free hostname, with the same marker, and a step says so.
 func TestScaleHostSameHostnameElsewhere(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// before adds a host before the plan is made; after one between the lost create and the retry.
 		before, after func(c *hostCattle)
+		// sentAs is the hostname of the create sent again.
+		sentAs string
 	}{
 		{name: "error host with the planned hostname", before: func(c *hostCattle) {
 			c.add("worker-03", "amazonec2", scale.HostStateError, workers())
-		}},
+		}, sentAs: "worker-03"},
 		{name: "another client creates the planned hostname", after: func(c *hostCattle) {
 			c.add("worker-03", "amazonec2", "active", workers())
-		}},
+		}, sentAs: "worker-04"},
 		{name: "another group's host with the planned hostname", after: func(c *hostCattle) {
 			c.add("worker-03", "amazonec2", "active", map[string]string{"pool": "other"})
-		}},
+		}, sentAs: "worker-03"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHostFixture(t)
@@ -217,14 +220,23 @@ func TestScaleHostSameHostnameElsewhere(t *testing.T) {
 				t.Fatalf("retry: %v", err)
 			}
 			r := f.mustAnswer(in)
-			if r.Result != scale.ResultScaled || !slices.Equal(r.Targets, []string{"worker-03"}) {
-				t.Errorf("answer %+v, want scaled creating worker-03", r)
+			if r.Result != scale.ResultScaled || r.To != 4 || !slices.Equal(r.Targets, []string{tc.sentAs}) {
+				t.Errorf("answer %+v, want scaled 3 → 4 creating %s", r, tc.sentAs)
 			}
-			if got := f.c.createdNames(); !slices.Equal(got, []string{"worker-03"}) {
-				t.Errorf("cattle created %v, want worker-03 sent again (the first was not applied)", got)
+			if got := f.c.createdNames(); !slices.Equal(got, []string{tc.sentAs}) {
+				t.Errorf("cattle created %v, want %s sent again (the first was not applied)", got, tc.sentAs)
 			}
-			if rec := in.entry.Snapshot(); !recordHasStep(rec, "the create was not applied") {
+			rec := in.entry.Snapshot()
+			if !recordHasStep(rec, "taken for not applied") {
 				t.Errorf("record %+v, want the create settled as not applied", rec)
+			}
+			renamed := recordHasStep(rec, "hostname worker-03 is now taken by")
+			if renamed != (tc.sentAs != "worker-03") {
+				t.Errorf("record %+v: a step about the rename: %v, want %v", rec, renamed, !renamed)
+			}
+			made := f.c.named(tc.sentAs)
+			if len(made) == 0 || !strings.HasSuffix(made[len(made)-1].Labels[HostMarkerLabel], ".1") {
+				t.Errorf("hosts named %s: %+v, want the last one carrying the write's marker", tc.sentAs, made)
 			}
 		})
 	}

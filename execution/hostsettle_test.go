@@ -39,16 +39,25 @@ const (
 	faultNoDNS    = "no-dns"    // not applied; cattle's name does not resolve (not retryable)
 )
 
-// testCattleTimeout is the Cattle request timeout the fixture's executor is told.
+// testCattleTimeout is the fake's request timeout. The fixture's settle window setting is shorter, so the
+// window is this: a create that got no answer is settled as not applied no earlier than this after it failed.
 const testCattleTimeout = 10 * time.Second
 
 // hostCattle is a fake Cattle holding hosts, plus the executor's cache, queue and clock.
 type hostCattle struct {
-	mu        sync.Mutex
-	hosts     []cattle.Host
-	next      int
-	listErr   error
-	faults    []string
+	mu      sync.Mutex
+	hosts   []cattle.Host
+	next    int
+	listErr error
+	faults  []string
+	// always is the fault of every host write once faults is used up.
+	always string
+	// failListAfterPost makes the first listing after each host create fail with a 503.
+	failListAfterPost, listFails bool
+	// posts counts the host creates received, applied or not.
+	posts int
+	// timeout is what Timeout answers (testCattleTimeout by default).
+	timeout   time.Duration
 	creates   []string
 	evacuated []string
 	// late is a create that lands after the next listing (faultLate).
@@ -59,7 +68,7 @@ type hostCattle struct {
 }
 
 func newHostCattle() *hostCattle {
-	c := &hostCattle{clock: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)}
+	c := &hostCattle{clock: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), timeout: testCattleTimeout}
 	c.add("worker-01", "amazonec2", "active", workers())
 	c.add("worker-02", "amazonec2", "active", workers())
 	c.add("custom-01", "", "active", workers())
@@ -100,7 +109,7 @@ func (c *hostCattle) advance(d time.Duration) {
 
 func (c *hostCattle) fault() string {
 	if len(c.faults) == 0 {
-		return faultNone
+		return c.always
 	}
 	f := c.faults[0]
 	c.faults = c.faults[1:]
@@ -146,6 +155,10 @@ func (c *hostCattle) ListHosts(context.Context, cattle.ListOptions) ([]cattle.Ho
 	if c.listErr != nil {
 		return nil, c.listErr
 	}
+	if c.listFails {
+		c.listFails = false
+		return nil, &cattle.APIError{Status: http.StatusServiceUnavailable}
+	}
 	var out []cattle.Host
 	for _, h := range c.hosts {
 		if h.State != "purged" {
@@ -185,6 +198,8 @@ func (c *hostCattle) CreateHost(_ context.Context, input any) (*cattle.Host, err
 	if !ok {
 		return nil, fmt.Errorf("create input without labels: %v", m)
 	}
+	c.posts++
+	c.listFails = c.failListAfterPost
 	f := c.fault()
 	if notApplied(f) {
 		return nil, faultErr(f)
@@ -239,10 +254,24 @@ func (c *hostCattle) InstancesOfService(string) []*cattle.Instance    { return n
 func (c *hostCattle) Receiver(string) (*cattle.GenericObject, bool)   { return nil, false }
 func (c *hostCattle) Add(string)                                      {}
 
+// Timeout is the fake client's request timeout.
+func (c *hostCattle) Timeout() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.timeout
+}
+
 func (c *hostCattle) AddAfter(_ string, d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.delays = append(c.delays, d)
+}
+
+// postCount returns the host creates received so far.
+func (c *hostCattle) postCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.posts
 }
 
 // requeued returns the delayed re-adds of the group's key so far.
@@ -323,7 +352,7 @@ func newHostFixture(t *testing.T) *hostFixture {
 	t.Helper()
 	c := newHostCattle()
 	x, err := New(Options{Cattle: c, Cache: c, Queue: c, Router: events.NewRouter(events.RouterOptions{}),
-		CattleTimeout: testCattleTimeout, Now: c.now})
+		HostCreateSettleWindow: time.Second, Now: c.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,6 +414,17 @@ func recordHasStep(r Record, s string) bool {
 	return slices.ContainsFunc(r.Steps, func(st Step) bool { return strings.Contains(st.Message, s) })
 }
 
+// countCalls counts the record's calls with method.
+func countCalls(r Record, method string) int {
+	n := 0
+	for _, c := range r.Calls {
+		if c.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
 // An unanswered create is settled by a listing: applied (its answer lost, or a proxy's 502 after it forwarded
 // it) → not sent again; not listed after a broken connection → not applied only once a request timeout has
 // passed since it failed (until then the trigger waits, re-queued), then sent again once; refused connection →
@@ -394,11 +434,14 @@ func TestScaleHostUnansweredCreateSettled(t *testing.T) {
 		fault, sentStep, settled string
 		// waits: the first retry finds nothing and must wait for the request timeout to pass.
 		waits bool
+		// posts is the POST hosts the record shows: the failed one, and one more if it was not applied.
+		posts int
 	}{
-		{faultLost, "got no answer", "the create was applied", false},
-		{faultBadGate, "maybe after a proxy forwarded it", "the create was applied", false},
-		{faultCut, "got no answer", "the create was not applied", true},
-		{faultRefused, "was not sent (", "", false},
+		{faultLost, "got no answer", "the create was applied", false, 1},
+		{faultBadGate, "maybe after a proxy forwarded it", "the create was applied", false, 1},
+		{faultCut, "got no answer", "taken for not applied", true, 2},
+		// Nothing was sent: the retry plans afresh, with no settlement step.
+		{faultRefused, "was not sent (", "", false, 2},
 	} {
 		t.Run(tc.fault, func(t *testing.T) {
 			f := newHostFixture(t)
@@ -435,12 +478,21 @@ func TestScaleHostUnansweredCreateSettled(t *testing.T) {
 				t.Errorf("cattle created %v, want worker-03 once", got)
 			}
 			rec := in.entry.Snapshot()
-			if rec.Outcome != OutcomeDone || !recordHasStep(rec, tc.sentStep) || !recordHasStep(rec, tc.settled) {
-				t.Errorf("record %+v, want done with steps %q and %q", rec, tc.sentStep, tc.settled)
+			if rec.Outcome != OutcomeDone || !recordHasStep(rec, tc.sentStep) {
+				t.Errorf("record %+v, want done with step %q", rec, tc.sentStep)
+			}
+			if tc.settled != "" && !recordHasStep(rec, tc.settled) {
+				t.Errorf("record %+v, want a step %q", rec, tc.settled)
+			}
+			if settles := recordHasStep(rec, "cattle lists") || recordHasStep(rec, "cattle does not list"); tc.settled == "" && settles {
+				t.Errorf("record %+v settles a create that was never sent", rec)
+			}
+			if posts := countCalls(rec, http.MethodPost); posts != tc.posts {
+				t.Errorf("record shows %d POST hosts, want %d", posts, tc.posts)
 			}
 			hosts := f.c.named("worker-03")
-			if len(hosts) != 1 || !strings.HasPrefix(hosts[0].Labels[MarkerLabel], "r1/"+rec.ID+"/") {
-				t.Errorf("worker-03: %+v, want one host carrying %s r1/%s/...", hosts, MarkerLabel, rec.ID)
+			if len(hosts) != 1 || !strings.HasPrefix(hosts[0].Labels[HostMarkerLabel], "r1."+rec.ID+".") {
+				t.Errorf("worker-03: %+v, want one host carrying %s r1.%s...", hosts, HostMarkerLabel, rec.ID)
 			}
 		})
 	}
@@ -678,9 +730,10 @@ func TestScaleHostFailedPartWay(t *testing.T) {
 }
 
 // Close settles the writes sent with one listing: applied → done; nothing applied → 503 (send again is safe);
-// part applied or unknown → a 200 "failed" that says so, never a 503. Only a refused connection proves a
-// create not applied there: one that timed out or broke may land after the listing (late), however long ago
-// it failed.
+// part applied or unknown → a 200 "failed" that says so, never a 503. A create not listed is taken as in normal
+// operation: not applied when its connection was refused or its settle window has passed (503 when nothing of
+// the trigger was applied, a partial answer otherwise), unknown within the window (it may land after the
+// listing).
 func TestScaleHostCloseSettles(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -702,9 +755,14 @@ func TestScaleHostCloseSettles(t *testing.T) {
 			result: "failed", message: []string{"[worker-03] unknown", "check the group"}},
 		{name: "broken, not listed", req: hostUp(1, 10), faults: []string{faultCut}, status: http.StatusOK,
 			result: "failed", message: []string{"[worker-03] unknown", "check the group"}},
-		{name: "broken, not listed a timeout later", req: hostUp(1, 10), faults: []string{faultCut},
-			advance: 2 * testCattleTimeout, status: http.StatusOK, result: "failed",
+		{name: "broken, not listed past the window", req: hostUp(1, 10), faults: []string{faultCut},
+			advance: testCattleTimeout, status: http.StatusServiceUnavailable},
+		{name: "broken, not listed just within the window", req: hostUp(1, 10), faults: []string{faultCut},
+			advance: testCattleTimeout - time.Millisecond, status: http.StatusOK, result: "failed",
 			message: []string{"[worker-03] unknown", "check the group"}},
+		{name: "part applied, the rest not listed past the window", req: hostUp(2, 10),
+			faults: []string{faultNone, faultCut}, advance: testCattleTimeout, status: http.StatusOK,
+			result: "failed", message: []string{"created [worker-03]", "[worker-04] not created"}},
 		{name: "listing fails", req: hostUp(1, 10), faults: []string{faultLost}, listErr: &cattle.APIError{Status: 503},
 			status: http.StatusOK, result: "failed", message: []string{"[worker-03] unknown"}},
 		{name: "evacuation not visible", req: hostDown(1, 1), faults: []string{faultQuiet}, status: http.StatusOK,

@@ -26,15 +26,20 @@ var hostCloneFields = []string{
 // fresh host listing (hosts come and go through Cattle, so the cache may lag our own creates and removals). A
 // trigger whose writes may have reached Cattle keeps its plan across retries: the listing settles them
 // (hostsettle.go). While one cannot be settled yet, that trigger and those after it wait: each is planned from
-// a listing that shows the work of the ones before.
+// a listing that shows the work of the ones before. Those after it wait at most maxBlockedRounds rounds.
 func (x *Executor) applyScaleHost(ctx context.Context, key string, batch []*intent) error {
 	for i, in := range batch {
 		in.entry.Running()
+		stalls := in.hosts.stalls()
 		wait, err := x.scaleHostOnce(ctx, in)
 		if err != nil {
 			// A call cut by shutdown is not a refusal: Close answers (and settles) what is put back.
 			if cattle.IsRetryable(err) || ctx.Err() != nil {
-				return x.retryOrFail(ctx, key, batch[i:], err)
+				rest := batch[i+1:]
+				if ctx.Err() == nil {
+					rest = x.holdBehind(key, rest, "cattle kept failing: "+err.Error())
+				}
+				return x.retryOrFail(ctx, key, append([]*intent{in}, rest...), err)
 			}
 			if wait = x.settleLater(in, err); wait == 0 {
 				x.failHost(in, err)
@@ -42,7 +47,11 @@ func (x *Executor) applyScaleHost(ctx context.Context, key string, batch []*inte
 			}
 		}
 		if wait > 0 {
-			x.book.putBack(key, batch[i:])
+			rest := batch[i+1:]
+			if in.hosts.stalls() > stalls {
+				rest = x.holdBehind(key, rest, "host writes cattle did not answer are still settling")
+			}
+			x.book.putBack(key, append([]*intent{in}, rest...))
 			x.queue.AddAfter(key, wait)
 			return nil
 		}
@@ -60,6 +69,7 @@ func (x *Executor) scaleHostOnce(ctx context.Context, in *intent) (time.Duration
 	if err != nil {
 		return 0, err
 	}
+	x.reportDuplicates(in, hosts)
 	group := scale.Group(planHosts(hosts), req.Selector)
 	if in.hosts != nil && !in.hosts.sent() {
 		// Nothing of the earlier plan reached Cattle: plan again from what it shows now.
@@ -68,6 +78,10 @@ func (x *Executor) scaleHostOnce(ctx context.Context, in *intent) (time.Duration
 	if in.hosts != nil {
 		if wait := x.settleHostWrites(in, hosts, group, false); wait > 0 {
 			return wait, nil
+		}
+		if len(in.hosts.exhaustedNames()) > 0 {
+			x.finishExhausted(in)
+			return 0, nil
 		}
 	} else if !x.planScaleHost(in, group, req) {
 		return 0, nil
@@ -143,11 +157,12 @@ func (x *Executor) createHosts(ctx context.Context, in *intent, group []scale.Ho
 		if wr.state != writePending {
 			continue
 		}
+		x.freeHostname(in, wr, group)
 		labels := maps.Clone(w.labels)
 		if labels == nil {
 			labels = make(map[string]string, 1)
 		}
-		labels[MarkerLabel] = wr.marker
+		labels[HostMarkerLabel] = wr.marker
 		input, err := cloneInput(template, wr.name, labels)
 		if err != nil {
 			return err
@@ -185,6 +200,36 @@ func (x *Executor) evacuateHosts(ctx context.Context, in *intent) error {
 	}
 	x.finishHostWork(in)
 	return nil
+}
+
+// freeHostname gives a create about to be sent the next free hostname when another host of the group (one
+// without its marker) took its planned one since the plan was made: a second host of that name would confuse
+// whoever reads the group, and the marker, not the name, settles the create.
+func (x *Executor) freeHostname(in *intent, wr *hostWrite, group []scale.Host) {
+	w := in.hosts
+	var template scale.Host
+	others := make([]scale.Host, 0, len(group))
+	for _, h := range group {
+		if h.ID == w.templateID {
+			template = h
+		}
+		if h.Labels[HostMarkerLabel] != wr.marker {
+			others = append(others, h)
+		}
+	}
+	reserved := make([]string, 0, len(w.writes))
+	for _, o := range w.writes {
+		if o != wr {
+			reserved = append(reserved, o.name)
+		}
+	}
+	name, holder, renamed := scale.FreeHostname(others, template, wr.name, reserved)
+	if !renamed {
+		return
+	}
+	in.entry.Step(fmt.Sprintf("hostname %s is now taken by %s (%s), another host of the group: this create goes "+
+		"as %s, with the same %s=%s", wr.name, holder.ID, holder.State, name, HostMarkerLabel, wr.marker))
+	wr.name = name
 }
 
 func hasHost(group []scale.Host, id string) bool {

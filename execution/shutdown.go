@@ -25,7 +25,8 @@ import (
 //     one whose writes all turn out applied is answered as done, one of which nothing was applied 503; the
 //     others get a 200 "failed" saying which hosts changed, which did not and which may have, since sending
 //     the trigger again would apply what was applied a second time (hostsettle.go). A create that got no
-//     answer (other than a refused connection) may still arrive: not listed, it is unknown, not "not applied";
+//     answer and is not listed is taken as in normal operation: within its settle window it may still arrive
+//     and is unknown, past it it was not applied (unless it was sent maxHostSends times: unknown);
 //   - every other waiting trigger was not executed: 503, send it again;
 //   - a push still waiting for its service (its sender was answered 202 long ago) ends as failed, not started.
 //
@@ -100,6 +101,9 @@ func (x *Executor) settleHostsAtClose(ctx context.Context, batch []*intent) {
 	hosts, err := x.cattle.ListHosts(ctx, cattle.ListOptions{Sort: "created"})
 	recordCall(entriesOf(batch), http.MethodGet, "hosts", start, err)
 	for _, in := range batch {
+		if err == nil {
+			x.reportDuplicates(in, hosts)
+		}
 		if err != nil {
 			msg := fmt.Sprintf("scale-subscriber stopped before it could list the hosts (%v): so far %s; check the "+
 				"group before sending this trigger again", err, in.hosts.progress())

@@ -184,6 +184,9 @@ func inst(id, version, state, health string) *cattle.Instance {
 		ServiceIDs: []string{"1s1"}}
 }
 
+// Timeout is the client's request timeout the executor asks for.
+func (w *world) Timeout() time.Duration { return cattle.DefaultTimeout }
+
 // fixture is an executor on a world with a clock the test moves.
 type fixture struct {
 	w     *world

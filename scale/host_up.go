@@ -50,7 +50,7 @@ func PlanHostScaleUp(group []Host, req HostRequest) (HostUpPlan, error) {
 	if n+count > req.Max {
 		count, reason = req.Max-n, ReasonClampedToMax
 	}
-	template, found := Template(hosts)
+	template, found := templateOf(hosts)
 	if !found {
 		return HostUpPlan{}, errorf("Cannot use custom hosts for scaling up")
 	}
@@ -68,7 +68,12 @@ func PlanHostScaleUp(group []Host, req HostRequest) (HostUpPlan, error) {
 func Template(group []Host) (template Host, ok bool) {
 	hosts := append([]Host(nil), group...)
 	sortOldestFirst(hosts)
-	for _, h := range hosts {
+	return templateOf(hosts)
+}
+
+// templateOf is Template of hosts already sorted oldest first.
+func templateOf(sorted []Host) (template Host, ok bool) {
+	for _, h := range sorted {
 		if h.Clonable() {
 			return h, true
 		}
@@ -76,13 +81,37 @@ func Template(group []Host) (template Host, ok bool) {
 	return Host{}, false
 }
 
-// cloneNames returns count new hostnames for the group hosts (oldest first) cloned from template.
-func cloneNames(hosts []Host, template Host, count int) []string {
+// FreeHostname checks a planned hostname against group when its create is about to be sent: when no host of
+// group uses it (its short name, in any case, as Name or Hostname), it returns name. Otherwise holder is the
+// host that took it, and free the next hostname the planner would give a clone of template that neither group
+// nor reserved (the plan's other hostnames) uses.
+func FreeHostname(group []Host, template Host, name string, reserved []string) (free string, holder Host, taken bool) {
+	short := strings.ToLower(shortName(name))
+	for _, h := range group {
+		if strings.ToLower(shortName(h.Name)) == short || strings.ToLower(shortName(h.Hostname)) == short {
+			holder, taken = h, true
+			break
+		}
+	}
+	if !taken {
+		return name, Host{}, false
+	}
+	hosts := append([]Host(nil), group...)
+	sortOldestFirst(hosts)
+	return cloneNames(hosts, template, 1, append([]string{name}, reserved...)...)[0], holder, true
+}
+
+// cloneNames returns count new hostnames for the group hosts (oldest first) cloned from template, none of them
+// in reserved either.
+func cloneNames(hosts []Host, template Host, count int, reserved ...string) []string {
 	prefix := strings.TrimRight(shortName(template.displayName()), "0123456789")
-	used := make(map[string]bool, 2*len(hosts))
+	used := make(map[string]bool, 2*len(hosts)+len(reserved))
 	for _, h := range hosts {
 		used[strings.ToLower(shortName(h.Name))] = true
 		used[strings.ToLower(shortName(h.Hostname))] = true
+	}
+	for _, r := range reserved {
+		used[strings.ToLower(shortName(r))] = true
 	}
 	last, width, hasLast := 0, 0, false
 	for i := len(hosts) - 1; i >= 0; i-- {

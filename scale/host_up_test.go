@@ -183,3 +183,29 @@ func TestPlanHostScaleUpLabels(t *testing.T) {
 		t.Fatalf("CloneLabels(nil) = %v", got)
 	}
 }
+
+// A planned hostname another host of the group took since the plan (as hostname or name, in any case, short
+// names compared) gives way to the next free one, past the plan's other names too; a free one is kept.
+func TestFreeHostname(t *testing.T) {
+	template := named("1h1", "worker-01", 1)
+	group := []Host{template, named("1h2", "worker-02", 2)}
+	if got, _, taken := FreeHostname(group, template, "worker-03", []string{"worker-04"}); taken || got != "worker-03" {
+		t.Errorf("free name: %s, taken %v; want worker-03 kept", got, taken)
+	}
+	for _, tc := range []struct {
+		name   string
+		holder Host
+	}{
+		{"hostname", named("1h9", "worker-03", 9)},
+		{"name, other case, long form", host("1h9", "WORKER-03.example.com", "", "active", "amazonec2", 9, pool)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := append(append([]Host(nil), group...), tc.holder)
+			got, holder, taken := FreeHostname(g, template, "worker-03", []string{"worker-04"})
+			if !taken || holder.ID != "1h9" || got != "worker-05" {
+				t.Errorf("FreeHostname = %s, holder %s, taken %v; want worker-05 (worker-04 is the plan's), held by 1h9",
+					got, holder.ID, taken)
+			}
+		})
+	}
+}
