@@ -54,29 +54,40 @@ func TestScaleHostTemplateFallback(t *testing.T) {
 // min; the sent one is completed.
 func TestScaleHostRetryKeepsMin(t *testing.T) {
 	f := newHostFixture(t)
+	in := downByTwoRetried(t, f, scale.ReasonClampedToMin, func() {
+		f.c.setHost(f.c.idOf("worker-01"), func(h *cattle.Host) { h.State = "removing" })
+	})
+	rec := in.entry.Snapshot()
+	if !recordHasStep(rec, "[worker-02] dropped from the plan, its evacuation would pass min 1") ||
+		!strings.Contains(rec.Decision, "[worker-02] not removed (clamped to min)") {
+		t.Errorf("record %+v, want worker-02 dropped at min", rec)
+	}
+}
+
+// downByTwoRetried triggers "down by 2, min 1" on the pool (plan: custom-01, then worker-02) with the first
+// evacuation's answer lost, runs change, retries, and checks that the trigger removed custom-01 only (3 → 2,
+// for reason) and that Cattle was asked to evacuate custom-01 alone.
+func downByTwoRetried(t *testing.T, f *hostFixture, reason string, change func()) *intent {
+	t.Helper()
 	c1, w2 := f.c.idOf("custom-01"), f.c.idOf("worker-02")
 	f.c.set(func(c *hostCattle) { c.faults = []string{faultLost} })
 	in := f.trigger(hostDown(2, 1))
 	if err := f.process(); err == nil {
 		t.Fatal("first processing did not fail")
 	}
-	f.c.setHost(f.c.idOf("worker-01"), func(h *cattle.Host) { h.State = "removing" })
+	change()
 	if err := f.process(); err != nil {
 		t.Fatalf("retry: %v", err)
 	}
 	r := f.mustAnswer(in)
-	want := scale.Decision{Result: scale.ResultScaled, From: 3, To: 2, Reason: scale.ReasonClampedToMin}
+	want := scale.Decision{Result: scale.ResultScaled, From: 3, To: 2, Reason: reason}
 	if r.Decision != want || !slices.Equal(r.Targets, []string{"custom-01"}) {
 		t.Errorf("answer %+v, want %+v removing custom-01 only", r, want)
 	}
 	if got := f.c.evacuations(); !slices.Equal(got, []string{c1}) {
 		t.Errorf("cattle evacuated %v, want custom-01 (%s) only, not worker-02 (%s)", got, c1, w2)
 	}
-	rec := in.entry.Snapshot()
-	if !recordHasStep(rec, "[worker-02] dropped from the plan, its evacuation would pass min 1") ||
-		!strings.Contains(rec.Decision, "[worker-02] not removed (clamped to min)") {
-		t.Errorf("record %+v, want worker-02 dropped at min", rec)
-	}
+	return in
 }
 
 // A host a scale-down planned to remove that left the group by other hands before its evacuation was sent
@@ -93,24 +104,7 @@ func TestScaleHostDropsHostsThatLeftTheGroup(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newHostFixture(t)
-			c1, w2 := f.c.idOf("custom-01"), f.c.idOf("worker-02")
-			f.c.set(func(c *hostCattle) { c.faults = []string{faultLost} })
-			in := f.trigger(hostDown(2, 1))
-			if err := f.process(); err == nil {
-				t.Fatal("first processing did not fail")
-			}
-			f.c.setHost(w2, tc.leave)
-			if err := f.process(); err != nil {
-				t.Fatalf("retry: %v", err)
-			}
-			r := f.mustAnswer(in)
-			want := scale.Decision{Result: scale.ResultScaled, From: 3, To: 2, Reason: scale.ReasonLeftGroup}
-			if r.Decision != want || !slices.Equal(r.Targets, []string{"custom-01"}) {
-				t.Errorf("answer %+v, want %+v removing custom-01 only", r, want)
-			}
-			if got := f.c.evacuations(); !slices.Equal(got, []string{c1}) {
-				t.Errorf("cattle evacuated %v, want custom-01 (%s) only, not worker-02 (%s)", got, c1, w2)
-			}
+			in := downByTwoRetried(t, f, scale.ReasonLeftGroup, func() { f.c.setHost(f.c.idOf("worker-02"), tc.leave) })
 			rec := in.entry.Snapshot()
 			if !recordHasStep(rec, "it left the group by other hands") ||
 				!strings.Contains(rec.Decision, "[worker-02] not removed (left the group by other hands)") {
