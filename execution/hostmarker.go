@@ -121,8 +121,9 @@ func (x *Executor) reportDuplicates(in *intent, hosts []cattle.Host) {
 		for _, m := range made {
 			ids = append(ids, m.Hostname+" ("+m.ID+")")
 		}
-		in.entry.Step(fmt.Sprintf("cattle lists %d hosts carrying %s=%s: %v; that host create was applied more "+
-			"than once (a send taken for lost reached cattle after all), remove the extra hosts", len(made),
+		in.entry.Step(fmt.Sprintf("cattle lists %d hosts carrying %s=%s: %v; that host create was likely applied "+
+			"more than once (a send taken for lost reached cattle after all), unless a tool copied the label "+
+			"(a cloned host): check which this service created before removing one", len(made),
 			HostMarkerLabel, v, ids))
 		x.log.WithFields(logFields(in.key, "scaleHost")).WithField("marker", v).WithField("hosts", ids).
 			Error("a host create was applied more than once")

@@ -152,3 +152,23 @@ func TestScaleHostQueueBlockedTriggerGivenUp(t *testing.T) {
 		t.Errorf("cattle got %d host creates, want the head's 3", got)
 	}
 }
+
+// The rounds a trigger waited are counted per trigger ahead of it: when the head ends and the next takes its
+// place, the third starts counting afresh, so it is not turned away for the rounds it spent behind the first.
+// With every create cut, each of the three triggers makes its own 3 sends and ends "failed … unknown".
+func TestScaleHostQueueBlockedRoundsCountPerHead(t *testing.T) {
+	c := newHostCattle()
+	c.set(func(c *hostCattle) { c.always = faultCut })
+	f := newQueueFixture(t, c)
+	ins := f.file(t, hostUp(1, 10), hostUp(1, 10), hostUp(1, 10))
+	for i, in := range ins {
+		what := "trigger " + string(rune('1'+i))
+		failedUnknown(t, await(t, in, what), what)
+		if rec := in.entry.Snapshot(); countCalls(rec, http.MethodPost) != 3 {
+			t.Errorf("%s: %d POST hosts, want its own 3; record %+v", what, countCalls(rec, http.MethodPost), rec)
+		}
+	}
+	if got := c.postCount(); got != 9 {
+		t.Errorf("cattle got %d host creates, want 3 per trigger", got)
+	}
+}

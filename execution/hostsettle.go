@@ -164,11 +164,12 @@ func (w *hostWork) stalls() int {
 	return n
 }
 
-// exhaustedNames lists the writes that reached maxHostSends, in plan order.
+// exhaustedNames lists the writes that reached maxHostSends and are still unsettled, in plan order (a write a
+// later listing settled is no longer exhausted, whatever its count).
 func (w *hostWork) exhaustedNames() []string {
 	var out []string
 	for _, wr := range w.writes {
-		if wr.exhausted {
+		if wr.exhausted && wr.state == writeUnsure {
 			out = append(out, wr.name)
 		}
 	}

@@ -36,9 +36,11 @@ type intent struct {
 
 	// attempts counts the processings that failed with a retryable error while this intent was in the batch.
 	attempts int
-	// blocked counts the rounds a scaleHost intent that sent nothing waited behind an earlier one of its group
-	// that could not go on (see holdBehind). Only the worker of the intent's key touches it.
-	blocked int
+	// blocked counts the rounds a scaleHost intent that sent nothing waited behind blockedBy, the execution id of
+	// the earlier trigger of its group that could not go on (hostblocked.go); a new one ahead starts it afresh.
+	// Only the worker of the intent's key touches them.
+	blocked   int
+	blockedBy string
 	// sent is set while a scale PUT carrying this intent got no answer: Cattle may have applied it (see
 	// unsure.go). Only the worker of the intent's key touches it.
 	sent *sentScale

@@ -37,7 +37,7 @@ func (x *Executor) applyScaleHost(ctx context.Context, key string, batch []*inte
 			if cattle.IsRetryable(err) || ctx.Err() != nil {
 				rest := batch[i+1:]
 				if ctx.Err() == nil {
-					rest = x.holdBehind(key, rest, "cattle kept failing: "+err.Error())
+					rest = x.holdBehind(key, in, rest, "cattle kept failing: "+err.Error())
 				}
 				return x.retryOrFail(ctx, key, append([]*intent{in}, rest...), err)
 			}
@@ -49,7 +49,7 @@ func (x *Executor) applyScaleHost(ctx context.Context, key string, batch []*inte
 		if wait > 0 {
 			rest := batch[i+1:]
 			if in.hosts.stalls() > stalls {
-				rest = x.holdBehind(key, rest, "host writes cattle did not answer are still settling")
+				rest = x.holdBehind(key, in, rest, "host writes cattle did not answer are still settling")
 			}
 			x.book.putBack(key, append([]*intent{in}, rest...))
 			x.queue.AddAfter(key, wait)
@@ -163,6 +163,9 @@ func (x *Executor) createHosts(ctx context.Context, in *intent, group []scale.Ho
 			labels = make(map[string]string, 1)
 		}
 		labels[HostMarkerLabel] = wr.marker
+		// A template's own create marker is overwritten above; the upgrade marker key, which clones of an
+		// earlier build carried, describes no host.
+		delete(labels, MarkerLabel)
 		input, err := cloneInput(template, wr.name, labels)
 		if err != nil {
 			return err
