@@ -44,7 +44,7 @@ type Config struct {
 	// their own (a token bucket per receiver); a rate of 0 means no limit for them.
 	TriggerRatePerMinute int
 	TriggerBurst         int
-	// HostCreateSettleWindow is how long after a scaleHost host create got no answer a host listing that does
+	// HostCreateSettleWindow (at most maxHostCreateSettleWindow) is how long after a scaleHost host create got no answer a host listing that does
 	// not show it is taken to mean it was not applied (and the create is sent again). It is a guess at how long
 	// a proxy or a busy Cattle may still work on a request its client gave up on; the Cattle request timeout is
 	// used when it is longer. Zero means the default.
@@ -57,6 +57,9 @@ const (
 	maxTriggerRate  = 1_000_000
 	maxTriggerBurst = 100_000
 )
+
+// maxHostCreateSettleWindow bounds HostCreateSettleWindow.
+const maxHostCreateSettleWindow = 15 * time.Minute
 
 // Defaults returns a Config with every default filled in.
 func Defaults() Config {
@@ -127,9 +130,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("trigger burst must be between 0 (a tenth of the rate) and %d, got %d",
 			maxTriggerBurst, c.TriggerBurst))
 	}
-	if c.HostCreateSettleWindow < 0 {
-		errs = append(errs, fmt.Errorf("host create settle window (--host-create-settle-window) must not be "+
-			"negative, got %s", c.HostCreateSettleWindow))
+	// A window of hours (a "60m" meant as seconds) would hold every later scaleHost trigger of a group that long
+	// behind one unanswered create.
+	if c.HostCreateSettleWindow < 0 || c.HostCreateSettleWindow > maxHostCreateSettleWindow {
+		errs = append(errs, fmt.Errorf("host create settle window (--host-create-settle-window) must be between "+
+			"0 and %s, got %s", maxHostCreateSettleWindow, c.HostCreateSettleWindow))
 	}
 	switch strings.ToLower(c.LogFormat) {
 	case "text", "json":

@@ -33,6 +33,9 @@ func TestValidate(t *testing.T) {
 		{"negative settle window", func(c *Config) { c.HostCreateSettleWindow = -time.Second },
 			"--host-create-settle-window"},
 		{"zero settle window (the default)", func(c *Config) { c.HostCreateSettleWindow = 0 }, ""},
+		{"settle window of an hour", func(c *Config) { c.HostCreateSettleWindow = time.Hour },
+			"--host-create-settle-window"},
+		{"settle window at its bound", func(c *Config) { c.HostCreateSettleWindow = 15 * time.Minute }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
