@@ -1,7 +1,9 @@
 package execution
 
 import (
+	"context"
 	"errors"
+	"net/http"
 	"time"
 
 	"github.com/rancher/scale-subscriber/cattle"
@@ -21,6 +23,14 @@ func recordCall(entries []*Entry, method, target string, start time.Time, err er
 	for _, e := range entries {
 		e.AddCall(c)
 	}
+}
+
+// serviceAction runs a service action (upgrade, finishupgrade, rollback) and records the call on entry.
+func (x *Executor) serviceAction(ctx context.Context, entry *Entry, svc *cattle.Service, action string, input any) error {
+	start := time.Now()
+	_, err := x.cattle.ServiceAction(ctx, svc, action, input)
+	recordCall([]*Entry{entry}, http.MethodPost, "services/"+svc.ID+"?action="+action, start, err)
+	return err
 }
 
 func entriesOf(ins []*intent) []*Entry {

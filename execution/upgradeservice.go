@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -295,9 +294,7 @@ func (x *Executor) stepRun(ctx context.Context, key string, svc *cattle.Service,
 	// Finishing comes before the deadline: an upgrade found ready, however late, is better finished than
 	// rolled back.
 	if svc.State == "upgraded" && svc.Transitioning != cattle.TransitioningYes && h.ready() {
-		start := time.Now()
-		_, err := x.cattle.ServiceAction(ctx, svc, "finishupgrade", nil)
-		recordCall([]*Entry{r.in.entry}, http.MethodPost, "services/"+svc.ID+"?action=finishupgrade", start, err)
+		err := x.serviceAction(ctx, r.in.entry, svc, "finishupgrade", nil)
 		switch {
 		case retryable(err):
 			return err
@@ -362,9 +359,7 @@ func (x *Executor) failRun(ctx context.Context, key string, svc *cattle.Service,
 			errors.New(why))
 		return nil
 	}
-	start := time.Now()
-	_, err := x.cattle.ServiceAction(ctx, svc, "rollback", nil)
-	recordCall([]*Entry{r.in.entry}, http.MethodPost, "services/"+svc.ID+"?action=rollback", start, err)
+	err := x.serviceAction(ctx, r.in.entry, svc, "rollback", nil)
 	switch {
 	case retryable(err):
 		return err
@@ -416,9 +411,7 @@ func (x *Executor) startUpgrade(ctx context.Context, key string, svc *cattle.Ser
 		st.pending = nil
 		return nil
 	}
-	start := time.Now()
-	_, err = x.cattle.ServiceAction(ctx, svc, "upgrade", input)
-	recordCall([]*Entry{in.entry}, http.MethodPost, "services/"+svc.ID+"?action=upgrade", start, err)
+	err = x.serviceAction(ctx, in.entry, svc, "upgrade", input)
 	switch {
 	case retryable(err):
 		return err
